@@ -1,0 +1,259 @@
+"""Train the hand-print character CNN on EMNIST byclass and export it to ONNX for OpenCV's dnn module.
+
+    .venv/bin/python scripts/train_handprint.py [--data ../shared/data/emnist-byclass-test] [--epochs 8]
+
+Needs PyTorch and onnx at training time only (`pip install torch==2.13.0 onnx`); the run-time
+(`sheetscan.stages.handprint`) loads the ONNX file with OpenCV and needs neither.
+
+Input convention of the model: float32 (N, 1, 28, 28) in 0..1, upright character, ink white on black,
+scaled and centred the way EMNIST tiles are (see `sheetscan.stages.handprint.normalise_glyph`).
+Output: (N, len(classes)) softmax probabilities over the classes listed in the JSON beside the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import _emnist
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MODEL_DIR = _emnist.REPO_ROOT / "sheetscan" / "models"
+SEED = 20251129
+
+
+class HandprintNet(nn.Module):
+    """Three conv blocks and two dense layers: about 230k parameters."""
+
+    def __init__(self, n_classes: int) -> None:
+        super().__init__()
+
+        def block(c_in: int, c_out: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            )
+
+        self.features = nn.Sequential(block(1, 32), block(32, 64), block(64, 128))  # 28 -> 14 -> 7 -> 3
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(0.3),
+            nn.Linear(128 * 3 * 3, 128),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.2),
+            nn.Linear(128, n_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+class WithSoftmax(nn.Module):
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.net(x), dim=1)
+
+
+def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Random stroke thickness, then a small random affine (rotation, shear, scale, translation)."""
+    n = x.shape[0]
+
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(n, generator=gen)
+
+    # Stroke thickness: blend towards a 3x3 dilation (thicker pen) or erosion (thinner pen).
+    thick = uniform(-0.7, 1.0).view(n, 1, 1, 1)
+    dilated = F.max_pool2d(x, 3, 1, 1)
+    eroded = -F.max_pool2d(-x, 3, 1, 1)
+    x = x + thick.clamp(min=0) * (dilated - x) + (-thick).clamp(min=0) * (eroded - x)
+
+    angle = uniform(-10, 10) * math.pi / 180
+    shear = uniform(-0.25, 0.25)
+    scale = uniform(0.85, 1.1)
+    aspect = uniform(0.9, 1.1)
+    sx, sy = scale * aspect, scale / aspect
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # theta maps output coords to input coords; composing rotation, shear and scale is close enough.
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = cos / sx
+    theta[:, 0, 1] = (-sin + shear) / sx
+    theta[:, 1, 0] = sin / sy
+    theta[:, 1, 1] = cos / sy
+    theta[:, 0, 2] = uniform(-0.12, 0.12)
+    theta[:, 1, 2] = uniform(-0.12, 0.12)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return x.clamp(0, 1)
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, batch: int = 2048) -> np.ndarray:
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            out.append(torch.softmax(model(x[i : i + batch]), dim=1))
+    return torch.cat(out).numpy()
+
+
+def accuracies(probs: np.ndarray, data: _emnist.Emnist) -> dict[str, float]:
+    """Top-1 over all classes, and top-1 within the alphabet a constrained field decoder would use."""
+    classes = _emnist.CLASSES
+    digits = [i for i, c in enumerate(classes) if c.isdigit()]
+    capitals = [i for i, c in enumerate(classes) if c.isupper()]
+    is_digit = np.array([c.isdigit() for c in data.chars])
+    is_letter = ~is_digit
+    is_capital = np.array([c.isupper() for c in data.chars])
+    pred = probs.argmax(1)
+    # Letters folded into capitals (a lowercase class counts for its capital), as the name decoder does.
+    folded = np.zeros((len(probs), 26))
+    for i, c in enumerate(classes):
+        if c.isalpha():
+            folded[:, ord(c.upper()) - ord("A")] += probs[:, i]
+    letter_true = np.array([ord(c.upper()) - ord("A") if c.isalpha() else -1 for c in data.chars])
+    return {
+        "all_top1": float((pred == data.labels).mean()),
+        "digits_top1": float((pred == data.labels)[is_digit].mean()),
+        "letters_top1": float((pred == data.labels)[is_letter].mean()),
+        "digits_within_digits": float((np.array(digits)[probs[:, digits].argmax(1)] == data.labels)[is_digit].mean()),
+        "capitals_within_capitals": float(
+            (np.array(capitals)[probs[:, capitals].argmax(1)] == data.labels)[is_capital].mean()
+        ),
+        "letters_case_folded": float((folded.argmax(1) == letter_true)[is_letter].mean()),
+    }
+
+
+def export(model: nn.Module, path: Path, sample: torch.Tensor) -> float:
+    """Export to ONNX, reload with OpenCV and return the largest difference from torch's output."""
+    wrapped = WithSoftmax(model).eval()
+    torch.onnx.export(
+        wrapped,
+        (sample[:1],),
+        str(path),
+        dynamo=False,
+        input_names=["glyphs"],
+        output_names=["probs"],
+        dynamic_axes={"glyphs": {0: "n"}, "probs": {0: "n"}},
+        opset_version=13,
+    )
+    net = cv2.dnn.readNetFromONNX(str(path))
+    net.setInput(sample.numpy())
+    from_cv = net.forward()
+    with torch.no_grad():
+        from_torch = wrapped(sample).numpy()
+    if from_cv.shape != from_torch.shape or (from_cv.argmax(1) != from_torch.argmax(1)).any():
+        raise RuntimeError("OpenCV's reading of the exported model disagrees with torch")
+    return float(np.abs(from_cv - from_torch).max())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=_emnist.DEFAULT_DATA_DIR)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--max-minutes", type=float, default=15.0, help="stop early past this budget")
+    parser.add_argument("--out", type=Path, default=MODEL_DIR / "handprint.onnx")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(args.threads)
+    gen = torch.Generator().manual_seed(SEED)
+    started = time.monotonic()
+
+    data = _emnist.load(args.data)
+    held = _emnist.heldout_mask(len(data.labels))
+    x_all = torch.from_numpy(data.tiles).float().div_(255).unsqueeze(1)
+    y_all = torch.from_numpy(data.labels)
+    x_train, y_train = x_all[~held], y_all[~held]
+    x_val = x_all[held]
+    val = _emnist.Emnist(data.tiles[held], data.chars[held], data.labels[held])
+    print(f"train {len(x_train)}, held-out {len(x_val)}, classes {len(_emnist.CLASSES)}")
+
+    # Mild class re-weighting (count^-0.5) so rare capitals (K, Q, X...) are not drowned by digits.
+    counts = torch.bincount(y_train, minlength=len(_emnist.CLASSES)).float()
+    weights = counts.clamp(min=1).pow(-0.5)
+    weights = weights / (weights * counts).sum() * counts.sum()
+
+    model = HandprintNet(len(_emnist.CLASSES))
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"parameters: {n_params}")
+    steps_per_epoch = math.ceil(len(x_train) / args.batch)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=3e-3, total_steps=args.epochs * steps_per_epoch, pct_start=0.15
+    )
+    loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=0.05)
+    budget = args.max_minutes * 60
+    epochs_done = 0
+    for epoch in range(args.epochs):
+        model.train()
+        order = torch.randperm(len(x_train), generator=gen)
+        total = 0.0
+        for step in range(steps_per_epoch):
+            idx = order[step * args.batch : (step + 1) * args.batch]
+            xb = augment(x_train[idx], gen)
+            loss = loss_fn(model(xb), y_train[idx])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += loss.item()
+        epochs_done = epoch + 1
+        acc = accuracies(evaluate(model, x_val), val)
+        elapsed = time.monotonic() - started
+        print(
+            f"epoch {epoch + 1}: loss {total / steps_per_epoch:.3f}, held-out top-1 {acc['all_top1']:.4f}, "
+            f"digits {acc['digits_within_digits']:.4f}, capitals {acc['capitals_within_capitals']:.4f}, "
+            f"{elapsed / 60:.1f} min",
+            flush=True,
+        )
+        if elapsed / (epoch + 1) * (epoch + 2) > budget and epoch + 1 < args.epochs:
+            print("stopping early: the next epoch would pass the time budget")
+            break
+
+    acc = accuracies(evaluate(model, x_val), val)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    max_diff = export(model.eval(), args.out, x_val[:64])
+    meta = {
+        "classes": list(_emnist.CLASSES),
+        "input": {
+            "name": "glyphs",
+            "shape": ["N", 1, 28, 28],
+            "dtype": "float32",
+            "range": [0.0, 1.0],
+            "convention": "upright character, white ink on black, EMNIST-style: ink bounding box scaled "
+            "to fit a 24x24 box keeping aspect ratio, centred by bounding box in 28x28, lightly blurred",
+        },
+        "output": {"name": "probs", "shape": ["N", len(_emnist.CLASSES)], "kind": "softmax"},
+        "merged_lowercase_into_capital": _emnist.MERGED_LOWERCASE,
+        "training_data": "EMNIST byclass test split (../shared/data/emnist-byclass-test), "
+        f"{len(x_train)} characters; held-out split by index hash, {len(x_val)} characters",
+        "held_out_accuracy": {k: round(v, 4) for k, v in acc.items()},
+        "epochs": epochs_done,
+        "parameters": n_params,
+        "opencv_vs_torch_max_abs_diff": max_diff,
+        "torch_version": torch.__version__,
+        "training_minutes": round((time.monotonic() - started) / 60, 1),
+        "command": "python " + " ".join(["scripts/train_handprint.py", *(argv or sys.argv[1:])]),
+    }
+    args.out.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(meta["held_out_accuracy"], indent=2))
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB), OpenCV/torch max diff {max_diff:.2e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

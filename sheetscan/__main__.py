@@ -1,0 +1,3 @@
+from sheetscan.cli import main
+
+main()

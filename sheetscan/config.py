@@ -1,0 +1,51 @@
+"""Run-time settings: which engine reads, and when a reading goes to review. Defaults live here;
+`--config FILE.toml` overrides any of them (unknown keys are errors)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sheetscan.errors import ConfigError
+from sheetscan.fields import FieldKind
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    engine: Literal["tesseract"] = "tesseract"
+    # A written cell whose confidence is below its kind's threshold goes to review.
+    review_threshold: dict[FieldKind, float] = Field(
+        default_factory=lambda: {
+            FieldKind.NAME: 0.90,
+            FieldKind.POSTAL_CODE: 0.90,
+            FieldKind.BIRTH_YEAR: 0.90,
+            FieldKind.EMAIL: 0.90,
+            FieldKind.PHONE: 0.90,
+            FieldKind.TEXT: 0.90,
+            FieldKind.SIGNATURE: 0.0,
+        }
+    )
+    doubtful_residual_mm: float = Field(default=0.8, gt=0)
+
+    def threshold(self, kind: FieldKind) -> float:
+        return self.review_threshold.get(kind, 1.0)
+
+
+def load_settings(path: Path | None) -> Settings:
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return Settings.model_validate(data)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: fichier de configuration introuvable") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML illisible ({exc})") from None
+    except ValidationError as exc:
+        lines = [f"{path}: configuration invalide"]
+        lines += [f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None

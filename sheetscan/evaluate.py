@@ -1,0 +1,136 @@
+"""Score what is in the store against ground truth (the test bench's JSON files): per field kind,
+exact-match accuracy, character error rate, blank/written and signed/unsigned accuracy, review rate and
+the wrong values that were *not* sent to review (residual error)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sheetscan.store.db import Store, StoredCell
+
+ACCEPTED = ("auto", "confirmed", "corrected", "blank", "illegible")
+
+
+def edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+@dataclass
+class KindScore:
+    cells: int = 0  # cells holding writing in the truth
+    exact: int = 0
+    char_errors: int = 0
+    chars: int = 0
+    presence_total: int = 0  # every cell: written vs blank decided right?
+    presence_right: int = 0
+    to_review: int = 0  # written cells sent to review
+    accepted: int = 0  # written cells accepted without review
+    accepted_wrong: int = 0  # of those, wrong value
+
+    def as_dict(self) -> dict[str, float | int]:
+        d: dict[str, float | int] = asdict(self)
+        d["exact_rate"] = self.exact / self.cells if self.cells else 0.0
+        d["cer"] = self.char_errors / self.chars if self.chars else 0.0
+        d["presence_rate"] = self.presence_right / self.presence_total if self.presence_total else 0.0
+        d["review_rate"] = self.to_review / self.cells if self.cells else 0.0
+        d["accepted_rate"] = self.accepted / self.cells if self.cells else 0.0
+        d["residual_error"] = self.accepted_wrong / self.accepted if self.accepted else 0.0
+        return d
+
+
+@dataclass
+class Report:
+    pages_truth: int = 0
+    pages_found: int = 0
+    kinds: dict[str, KindScore] = field(default_factory=dict)
+    signed_total: int = 0
+    signed_right: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "pages_truth": self.pages_truth,
+            "pages_found": self.pages_found,
+            "signed_rate": self.signed_right / self.signed_total if self.signed_total else 0.0,
+            "signed_total": self.signed_total,
+            "kinds": {k: v.as_dict() for k, v in sorted(self.kinds.items())},
+        }
+
+
+def _score_cell(score: KindScore, cell: StoredCell | None, truth: str | None) -> None:
+    written = bool(cell and cell.written)
+    score.presence_total += 1
+    score.presence_right += written == (truth is not None)
+    if truth is None:
+        return
+    score.cells += 1
+    got = (cell.value or cell.raw or "") if cell else ""
+    if cell and cell.review_state in ("blank", "illegible"):
+        got = ""
+    score.exact += got == truth
+    score.char_errors += edit_distance(got, truth)
+    score.chars += len(truth)
+    pending = cell is None or cell.review_state == "pending"
+    if pending:
+        score.to_review += 1
+    else:
+        score.accepted += 1
+        score.accepted_wrong += got != truth
+
+
+def evaluate(store: Store, truth_dir: Path) -> Report:
+    report = Report()
+    by_page: dict[tuple[str, int], list[StoredCell]] = {}
+    for cell in store.cells():
+        by_page.setdefault((cell.source, cell.page), []).append(cell)
+    for path in sorted(truth_dir.glob("*.json")):
+        truth = json.loads(path.read_text(encoding="utf-8"))
+        report.pages_truth += 1
+        cells = by_page.get((truth["file"], int(truth.get("page", 1))))
+        if cells is None:
+            continue
+        report.pages_found += 1
+        found = {(c.row, c.field): c for c in cells}
+        for row in truth["rows"]:
+            fields = row.get("fields", {})
+            for (r, key), cell in found.items():
+                if r != row["row"] or cell.kind == "signature":
+                    continue
+                expected = fields.get(key)
+                _score_cell(report.kinds.setdefault(cell.kind, KindScore()), cell,
+                            expected["value"] if expected else None)
+            sig = found.get((row["row"], "signature"))
+            report.signed_total += 1
+            report.signed_right += bool(sig and sig.value == "signed") == bool(row.get("signed"))
+        for key, expected in truth.get("sender", {}).items():
+            sender_cell = found.get((None, key))
+            kind = f"sender_{sender_cell.kind}" if sender_cell else "sender"
+            _score_cell(
+                report.kinds.setdefault(kind, KindScore()), sender_cell, expected["value"] if expected else None
+            )
+    return report
+
+
+def format_report(report: Report) -> str:
+    lines = [
+        f"Pages : {report.pages_found}/{report.pages_truth} lues",
+        f"Signature présente/absente : {report.as_dict()['signed_rate']:.1%} ({report.signed_total} rangées)",
+        "",
+        f"{'champ':<18}{'cellules':>9}{'exact':>8}{'CER':>7}{'vide/écrit':>11}{'révision':>10}"
+        f"{'acceptées':>10}{'erreurs acceptées':>19}",
+    ]
+    for kind, score in sorted(report.kinds.items()):
+        d = score.as_dict()
+        lines.append(
+            f"{kind:<18}{score.cells:>9}{d['exact_rate']:>8.1%}{d['cer']:>7.1%}{d['presence_rate']:>11.2%}"
+            f"{d['review_rate']:>10.1%}{d['accepted_rate']:>10.1%}"
+            f"{score.accepted_wrong:>8} ({d['residual_error']:.1%})"
+        )
+    return "\n".join(lines)

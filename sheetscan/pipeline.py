@@ -1,0 +1,186 @@
+"""Composes the stages for one page, and runs a batch of files. The only module that knows their order:
+
+load -> register (orient, deskew, fit the grid) -> cut cells -> ink / signature -> recognise -> validate
+-> decide review -> store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sheetscan.config import Settings
+from sheetscan.errors import InputError, NotOurForm, PageError
+from sheetscan.fields import FieldInvalid, FieldKind, validate
+from sheetscan.records import CellReading, Geometry, PageResult, ReviewReason, RowResult
+from sheetscan.stages.cells import Cut, cut_cells, page_preview, png
+from sheetscan.stages.ink import Ink, is_signed, measure, paper_level
+from sheetscan.stages.load import LoadedPage, PageFailure, load_pages
+from sheetscan.stages.recognize import CellImage, Engine, Reading
+from sheetscan.stages.register import register
+from sheetscan.store import Store
+from sheetscan.template import Template
+
+log = logging.getLogger(__name__)
+
+INK_ENGINE = "ink-v1"
+SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
+
+
+def fit_template(image: LoadedPage, templates: Sequence[Template]) -> tuple[Template, Geometry]:
+    """Register the page against every installed template; keep the best fit."""
+    fits: list[tuple[float, Template, Geometry]] = []
+    errors: list[PageError] = []
+    for template in templates:
+        try:
+            geometry = register(image.image, template, image.dpi)
+        except NotOurForm as exc:
+            errors.append(exc)
+            continue
+        fits.append((geometry.residual_mm - 0.01 * geometry.matched_points, template, geometry))
+    if not fits:
+        raise errors[0] if len(errors) == 1 else NotOurForm("ce n'est pas une feuille de pétition connue")
+    _, template, geometry = min(fits, key=lambda f: f[0])
+    return template, geometry
+
+
+def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, geometry: Geometry,
+            settings: Settings) -> CellReading:
+    """Turn a cell's ink and reading into a validated value, and decide whether a person must look at it."""
+
+    def cell(written: bool, raw: str, value: str | None, confidence: float, engine: str,
+             error: str | None = None, reason: ReviewReason | None = None) -> CellReading:
+        return CellReading(
+            field=cut.field, kind=cut.kind, row=cut.row, required=cut.required, ink=round(ink.share, 5),
+            written=written, raw=raw, value=value, confidence=round(confidence, 4), engine=engine,
+            template=template.ref, error=error, review_reason=reason, crop_png=png(cut.review),
+        )
+
+    if cut.kind is FieldKind.SIGNATURE:
+        signed = is_signed(ink)
+        return cell(ink.written, "signed" if signed else "unsigned", "signed" if signed else None, 1.0, INK_ENGINE)
+    if not ink.written or reading is None:
+        return cell(False, "", None, 1.0, INK_ENGINE)
+    value, error, reason = None, None, None
+    try:
+        value = validate(cut.kind, reading.text)
+    except FieldInvalid as exc:
+        error, reason = exc.reason, ReviewReason.INVALID
+    if reason is None and reading.confidence < settings.threshold(cut.kind):
+        reason = ReviewReason.LOW_CONFIDENCE
+    if reason is None and geometry.residual_mm > settings.doubtful_residual_mm:
+        reason = ReviewReason.REGISTRATION_DOUBTFUL
+    return cell(True, reading.text, value, reading.confidence, reading.engine, error, reason)
+
+
+def read_page(image: LoadedPage, templates: Sequence[Template], engine: Engine, settings: Settings) -> PageResult:
+    template, geometry = fit_template(image, templates)
+    cuts = cut_cells(image.image, geometry, template)
+    paper = paper_level(image.image)
+    inks = [measure(c.interior, paper) for c in cuts]
+    wanted = [
+        i for i, (c, k) in enumerate(zip(cuts, inks, strict=True)) if k.written and c.kind is not FieldKind.SIGNATURE
+    ]
+    readings: dict[int, Reading] = dict(
+        zip(wanted, engine.read([CellImage(inks[i].cleaned, cuts[i].kind) for i in wanted]), strict=True)
+    )
+    cells = [
+        _decide(c, k, readings.get(i), template, geometry, settings)
+        for i, (c, k) in enumerate(zip(cuts, inks, strict=True))
+    ]
+    rows: list[RowResult] = []
+    for number in range(1, template.grid.rows + 1):
+        row_cells = [c for c in cells if c.row == number]
+        empty = not any(c.written for c in row_cells)
+        if not empty:
+            row_cells = [
+                c.model_copy(update={"review_reason": ReviewReason.MISSING_REQUIRED})
+                if c.required and c.value is None and c.review_reason is None
+                else c
+                for c in row_cells
+            ]
+        rows.append(RowResult(number=number, empty=empty, cells=row_cells))
+    return PageResult(
+        source=image.source, page=image.page, content_hash=image.content_hash, template=template.ref,
+        geometry=geometry, rows=rows, sender=[c for c in cells if c.row is None],
+        page_jpeg=page_preview(image.image, geometry, template),
+    )
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    source: str
+    page: int | None
+    status: str  # "ok", "skipped" (already stored), "failed"
+    message: str = ""
+    signers: int = 0
+    pending: int = 0
+
+
+@dataclass
+class BatchSummary:
+    batch_id: int
+    outcomes: list[PageOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+def expand(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, and the scans inside directories (sorted); other files in directories are ignored."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+        else:
+            files.append(path)
+    return files
+
+
+def ingest(
+    paths: Iterable[Path], store: Store, templates: Sequence[Template], engine: Engine, settings: Settings,
+    on_page: Callable[[PageOutcome], None] = lambda _: None,
+) -> BatchSummary:
+    """Read every page of every file into the store. A bad file or page is recorded and skipped."""
+    summary = BatchSummary(store.begin_batch())
+
+    def done(outcome: PageOutcome) -> None:
+        summary.outcomes.append(outcome)
+        on_page(outcome)
+
+    for path in expand(paths):
+        try:
+            for item in load_pages(path):
+                done(_ingest_one(item, store, summary.batch_id, templates, engine, settings))
+        except InputError as exc:
+            store.record_failure(summary.batch_id, path.name, None, type(exc).__name__, exc.message)
+            done(PageOutcome(path.name, None, "failed", exc.message))
+    store.finish_batch(summary.batch_id, summary.count("ok"), summary.count("skipped"), summary.count("failed"))
+    return summary
+
+
+def _ingest_one(item: LoadedPage | PageFailure, store: Store, batch_id: int, templates: Sequence[Template],
+                engine: Engine, settings: Settings) -> PageOutcome:
+    if isinstance(item, PageFailure):
+        store.record_failure(batch_id, item.source, item.page, type(item.error).__name__, item.error.message)
+        return PageOutcome(item.source, item.page, "failed", item.error.message)
+    if store.has_page(item.content_hash):
+        return PageOutcome(item.source, item.page, "skipped", "déjà importée")
+    try:
+        result = read_page(item, templates, engine, settings)
+    except PageError as exc:
+        store.record_failure(batch_id, item.source, item.page, type(exc).__name__, exc.message)
+        return PageOutcome(item.source, item.page, "failed", exc.message)
+    except Exception as exc:  # noqa: BLE001 - one page's bug must not sink the batch
+        log.exception("internal error on %s page %s", item.source, item.page)
+        message = f"erreur interne ({type(exc).__name__}) ; la page est à reprendre"
+        store.record_failure(batch_id, item.source, item.page, "InternalError", message)
+        return PageOutcome(item.source, item.page, "failed", message)
+    store.save_page(batch_id, result)
+    signers = sum(1 for r in result.rows if not r.empty)
+    pending = sum(1 for r in result.rows for c in r.cells if c.review_reason) + sum(
+        1 for c in result.sender if c.review_reason
+    )
+    return PageOutcome(item.source, item.page, "ok", "", signers, pending)

@@ -1,0 +1,1 @@
+"""Pipeline stages, in order: load, orient, register, cells, ink, recognize. Composed in sheetscan.pipeline."""

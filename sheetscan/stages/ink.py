@@ -1,0 +1,56 @@
+"""Stage 5: is there writing in a cell, is there a signature. Measured decisions, not OCR side effects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from sheetscan.stages.recognize import CELL_PX_PER_MM
+
+SPECK_MM2 = 0.08  # components smaller than this are scanner noise
+MIN_STROKE_MM2 = 1.5  # a written cell has at least one component this large
+MIN_INK_SHARE = 0.003
+SIGNATURE_MIN_WIDTH_MM = 6.0
+SIGNATURE_MIN_HEIGHT_MM = 2.0
+
+
+@dataclass(frozen=True)
+class Ink:
+    share: float  # ink pixels / cell area, noise removed
+    written: bool
+    cleaned: np.ndarray  # the cell with noise turned to paper white (dark ink on white)
+    extent_mm: tuple[float, float]  # width, height of the ink's bounding box
+
+
+def paper_level(grey: np.ndarray) -> float:
+    return float(np.percentile(grey, 90)) if grey.size else 255.0
+
+
+def measure(interior: np.ndarray, paper: float) -> Ink:
+    """Ink in a cell interior; `paper` is the page's paper brightness."""
+    if interior.size == 0:
+        return Ink(0.0, False, interior, (0.0, 0.0))
+    mask = (interior < 0.6 * paper).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    px2 = CELL_PX_PER_MM**2
+    keep = np.zeros(count, dtype=bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= SPECK_MM2 * px2
+    clean_mask = keep[labels]
+    cleaned = np.where(clean_mask, interior, 255).astype(np.uint8)
+    share = float(clean_mask.mean())
+    largest = int(stats[1:, cv2.CC_STAT_AREA].max()) if count > 1 else 0
+    written = share >= MIN_INK_SHARE and largest >= MIN_STROKE_MM2 * px2
+    if clean_mask.any():
+        ys, xs = np.nonzero(clean_mask)
+        extent = ((xs.max() - xs.min() + 1) / CELL_PX_PER_MM, (ys.max() - ys.min() + 1) / CELL_PX_PER_MM)
+    else:
+        extent = (0.0, 0.0)
+    return Ink(share, written, cleaned, (float(extent[0]), float(extent[1])))
+
+
+def is_signed(ink: Ink) -> bool:
+    """A scribble counts; a dot, a stray mark or a flat line crossing the cell does not."""
+    width, height = ink.extent_mm
+    return ink.written and width >= SIGNATURE_MIN_WIDTH_MM and height >= SIGNATURE_MIN_HEIGHT_MM

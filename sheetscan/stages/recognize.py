@@ -1,0 +1,36 @@
+"""Recognise hand-printed text in cut cells. Engines sit behind one Protocol and read a batch at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from sheetscan.fields import FieldKind
+
+CELL_PX_PER_MM = 12.0  # canonical resolution of cut cells (~305 dpi)
+
+
+@dataclass(frozen=True)
+class CellImage:
+    """A written cell's interior: uint8 grey, dark ink on white, at CELL_PX_PER_MM, grid lines removed."""
+
+    image: np.ndarray
+    kind: FieldKind
+
+
+@dataclass(frozen=True)
+class Reading:
+    text: str
+    confidence: float  # 0..1: the engine's belief that `text` is exactly right
+    engine: str  # name and version/config, stored as provenance
+
+
+class Engine(Protocol):
+    name: str
+
+    def read(self, cells: Sequence[CellImage]) -> list[Reading]:
+        """One reading per cell, same order. Must not raise on an odd cell: return confidence 0 instead."""
+        ...

@@ -1,0 +1,44 @@
+import cv2
+import numpy as np
+
+from sheetscan.stages.ink import is_signed, measure
+from sheetscan.stages.recognize import CELL_PX_PER_MM
+
+PX = CELL_PX_PER_MM
+
+
+def _cell(width_mm: float = 40, height_mm: float = 11) -> np.ndarray:
+    return np.full((int(height_mm * PX), int(width_mm * PX)), 245, np.uint8)
+
+
+def test_blank_and_noisy_cells_are_not_written() -> None:
+    assert not measure(_cell(), 245).written
+    noisy = _cell()
+    rng = np.random.default_rng(3)
+    ys, xs = rng.integers(0, noisy.shape[0], 40), rng.integers(0, noisy.shape[1], 40)
+    noisy[ys, xs] = 0  # isolated scanner specks
+    ink = measure(noisy, 245)
+    assert not ink.written
+    assert (ink.cleaned[ys, xs] == 255).all()
+
+
+def test_a_written_digit_is_written() -> None:
+    cell = _cell()
+    cv2.putText(cell, "7", (40, 110), cv2.FONT_HERSHEY_SIMPLEX, 3.0, 30, 6)
+    ink = measure(cell, 245)
+    assert ink.written and ink.share > 0.003
+
+
+def test_scribble_is_a_signature_but_dot_and_flat_line_are_not() -> None:
+    scribble = _cell()
+    pts = np.array([[30, 100], [80, 30], [140, 110], [200, 40], [260, 100], [330, 50]], np.int32)
+    cv2.polylines(scribble, [pts], False, 20, 5)
+    assert is_signed(measure(scribble, 245))
+
+    dot = _cell()
+    cv2.circle(dot, (200, 60), 8, 20, -1)
+    assert not is_signed(measure(dot, 245))
+
+    line = _cell()
+    cv2.line(line, (10, 60), (460, 64), 20, 4)
+    assert not is_signed(measure(line, 245))

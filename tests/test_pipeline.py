@@ -1,0 +1,98 @@
+"""The batch: pages in, rows and review queue out; bad input recorded, reruns idempotent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from sheetscan.config import Settings
+from sheetscan.pipeline import ingest, read_page
+from sheetscan.records import ReviewReason
+from sheetscan.stages.load import LoadedPage
+from sheetscan.store import Store
+from sheetscan.template import Template
+from tests.helpers import CrashingEngine, FakeEngine, fill_page
+
+ROWS = {
+    1: {"name": "MARIE COTE", "postal_code": "H2X 1Y4", "signature": "~", "birth_year": "1987"},
+    2: {"name": "JEAN ROY", "postal_code": "H1A 2B3", "birth_year": "1950", "phone": "514 555 1234"},
+    4: {"name": "ANNE LEBLANC"},
+}
+TEXTS = {"name": "MARIE COTE", "postal_code": "H2X1Y4", "birth_year": "1987", "phone": "(514) 555-1234",
+         "email": "x@y.ca", "text": "GROUPE 1"}
+
+
+@pytest.fixture(scope="module")
+def page_png(tmp_path_factory: pytest.TempPathFactory, template: Template) -> Path:
+    path = tmp_path_factory.mktemp("scans") / "sheet.png"
+    image = fill_page(template, ROWS)
+    h, w = image.shape
+    turned = cv2.warpAffine(image, cv2.getRotationMatrix2D((w / 2, h / 2), 1.5, 1.0), (w, h), borderValue=255)
+    cv2.imwrite(str(path), np.ascontiguousarray(turned[::-1, ::-1]))  # upside down
+    return path
+
+
+def _loaded(path: Path) -> LoadedPage:
+    return LoadedPage(path.name, 1, cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), None, "hash-1")
+
+
+def test_rows_cells_and_review_reasons(page_png: Path, template: Template) -> None:
+    result = read_page(_loaded(page_png), [template], FakeEngine(TEXTS), Settings())
+    assert result.geometry.orientation_deg == 180
+    assert [r.number for r in result.rows if not r.empty] == [1, 2, 4]
+    row1 = {c.field: c for c in result.rows[0].cells}
+    assert row1["postal_code"].value == "H2X 1Y4" and row1["postal_code"].review_reason is None
+    assert row1["signature"].value == "signed"
+    assert row1["email"].written is False and row1["email"].review_reason is None  # optional, blank
+    assert row1["name"].template == template.ref and row1["name"].engine == "fake-1"
+    row2 = {c.field: c for c in result.rows[1].cells}
+    assert row2["signature"].review_reason is ReviewReason.MISSING_REQUIRED
+    assert row2["phone"].value == "514-555-1234"
+    row4 = {c.field: c for c in result.rows[3].cells}
+    assert row4["postal_code"].review_reason is ReviewReason.MISSING_REQUIRED
+    assert row4["birth_year"].review_reason is ReviewReason.MISSING_REQUIRED
+    empty_row = result.rows[2]
+    assert empty_row.empty and all(c.review_reason is None for c in empty_row.cells)
+
+
+def test_low_confidence_and_invalid_values_are_queued(page_png: Path, template: Template) -> None:
+    texts = dict(TEXTS, postal_code="D2X 1Y4")
+    result = read_page(_loaded(page_png), [template], FakeEngine(texts, confidence=0.5), Settings())
+    row1 = {c.field: c for c in result.rows[0].cells}
+    assert row1["postal_code"].review_reason is ReviewReason.INVALID
+    assert row1["postal_code"].value is None and row1["postal_code"].error
+    assert row1["name"].review_reason is ReviewReason.LOW_CONFIDENCE
+
+
+def test_batch_survives_bad_input_and_rerun_adds_nothing(page_png: Path, tmp_path: Path, template: Template) -> None:
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "a.png").write_bytes(page_png.read_bytes())
+    (batch / "b.pdf").write_bytes(b"%PDF-1.4 broken")
+    cv2.imwrite(str(batch / "c.png"), np.full((1700, 1100), 255, np.uint8))
+    (batch / "notes.txt").write_text("ignored: not a scan")
+    with Store(tmp_path / "db.sqlite") as store:
+        first = ingest([batch], store, [template], FakeEngine(TEXTS), Settings())
+        assert [(o.source, o.status) for o in first.outcomes] == [
+            ("a.png", "ok"), ("b.pdf", "failed"), ("c.png", "failed")
+        ]
+        counts = store.counts()
+        second = ingest([batch], store, [template], FakeEngine(TEXTS), Settings())
+        assert [o.status for o in second.outcomes] == ["skipped", "failed", "failed"]
+        assert store.counts()["signer_rows"] == counts["signer_rows"] == 3
+        assert store.counts()["cells"] == counts["cells"]
+
+
+def test_an_engine_crash_fails_one_page_not_the_batch(page_png: Path, tmp_path: Path, template: Template) -> None:
+    other = tmp_path / "other.png"
+    other.write_bytes(page_png.read_bytes() + b"\x00")  # same image, different file bytes
+    with Store(tmp_path / "db.sqlite") as store:
+        summary = ingest([page_png, other], store, [template], CrashingEngine(), Settings())
+        assert [o.status for o in summary.outcomes] == ["failed", "failed"]
+        assert "erreur interne" in summary.outcomes[0].message
+        assert store.counts()["pages"] == 0
+        again = ingest([page_png], store, [template], FakeEngine(TEXTS), Settings())
+        assert [o.status for o in again.outcomes] == ["ok"]
