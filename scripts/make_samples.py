@@ -56,16 +56,27 @@ def main(out: Path) -> None:
 
         pdf_pages = truths[3:5]  # a two-page PDF
         first, *rest = [images[t["file"]].convert("L") for t in pdf_pages]
-        first.save(out / "lot-courrier.pdf", "PDF", resolution=float(pdf_pages[0]["dpi"]), save_all=True,
-                   append_images=rest, quality=70)
+        first.save(
+            out / "lot-courrier.pdf",
+            "PDF",
+            resolution=float(pdf_pages[0]["dpi"]),
+            save_all=True,
+            append_images=rest,
+            quality=70,
+        )
         for page, truth in enumerate(pdf_pages, 1):
             factor = PDF_DPI / truth["dpi"]
             write(dict(truth, dpi=PDF_DPI, transform=_rescale(truth["transform"], factor)), "lot-courrier.pdf", page)
 
         tiff_pages = truths[5:7]  # a two-page black-and-white TIFF (CCITT G4), as a sheet feeder sends them
         frames = [bilevel(images[t["file"]]) for t in tiff_pages]
-        frames[0].save(out / "lot-scanner.tif", save_all=True, append_images=frames[1:], compression="group4",
-                       dpi=(tiff_pages[0]["dpi"],) * 2)
+        frames[0].save(
+            out / "lot-scanner.tif",
+            save_all=True,
+            append_images=frames[1:],
+            compression="group4",
+            dpi=(tiff_pages[0]["dpi"],) * 2,
+        )
         for page, truth in enumerate(tiff_pages, 1):
             write(dict(truth, mode="bw"), "lot-scanner.tif", page)
 

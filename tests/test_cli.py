@@ -1,0 +1,62 @@
+"""The command line as a volunteer uses it: messages, exit codes, files written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+from PIL import Image
+
+from sheetscan.cli import cli
+from sheetscan.template import TEMPLATES_DIR
+
+TEMPLATE = TEMPLATES_DIR / "retour-hernandez-romero.json"
+
+
+def test_template_check() -> None:
+    result = CliRunner().invoke(cli, ["template", "check", str(TEMPLATE)])
+    assert result.exit_code == 0 and "gabarit valide" in result.output
+
+
+def test_template_check_reports_errors_with_exit_code(tmp_path: Path) -> None:
+    data = json.loads(TEMPLATE.read_text(encoding="utf-8"))
+    data["version"] = 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["template", "check", str(bad)])
+    assert result.exit_code == 2
+    assert "version" in result.output and "Erreur" in result.output
+
+
+def test_template_render_is_true_size(tmp_path: Path) -> None:
+    out = tmp_path / "vierge.pdf"
+    result = CliRunner().invoke(cli, ["template", "render", str(TEMPLATE), "--out", str(out), "--dpi", "100"])
+    assert result.exit_code == 0, result.output
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    size = next(line for line in info.splitlines() if line.startswith("Page size"))
+    width, height = (float(v) for v in size.split()[2:5:2])
+    assert abs(width - 792) < 1 and abs(height - 1224) < 1  # 11 x 17 in, in points
+
+
+def test_ingest_reports_failed_pages_and_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "scans").mkdir()
+    (tmp_path / "scans" / "vide.png").write_bytes(b"")
+    Image.fromarray(np.full((1700, 1100), 255, np.uint8)).save(tmp_path / "scans" / "blanche.png")
+    db = tmp_path / "p.db"
+    result = CliRunner().invoke(cli, ["ingest", str(tmp_path / "scans"), "--db", str(db)])
+    assert result.exit_code == 1
+    assert "blanche.png p.1 : ÉCHEC — page blanche" in result.output
+    assert "vide.png : ÉCHEC — vide.png : fichier vide" in result.output
+    assert "0 page(s) lue(s)" in result.output and "2 en échec" in result.output
+    queue = CliRunner().invoke(cli, ["queue", "--db", str(db)])
+    assert queue.exit_code == 0 and "2 échec(s)" in queue.output and "File de révision vide" in queue.output
+
+
+def test_a_missing_config_is_a_clear_error(tmp_path: Path) -> None:
+    img = tmp_path / "x.png"
+    Image.new("L", (10, 10), 255).save(img)
+    result = CliRunner().invoke(cli, ["ingest", str(img), "--db", str(tmp_path / "p.db"), "--config", "nope.toml"])
+    assert result.exit_code == 2 and "nope.toml" in result.output

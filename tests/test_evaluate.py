@@ -1,0 +1,57 @@
+"""Evaluation against truth: the figures must count what they claim."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+
+from sheetscan.config import Settings
+from sheetscan.evaluate import edit_distance, evaluate, format_report
+from sheetscan.pipeline import ingest
+from sheetscan.store import Store
+from sheetscan.template import Template
+from tests.helpers import FakeEngine, fill_page
+
+
+def test_edit_distance() -> None:
+    assert edit_distance("H2X 1Y4", "H2X 1Y4") == 0
+    assert edit_distance("H2X 1Y4", "H2X1Y4") == 1
+    assert edit_distance("", "1987") == 4
+    assert edit_distance("1978", "1987") == 2
+
+
+def test_scores_against_truth(tmp_path: Path, template: Template) -> None:
+    rows = {
+        1: {"name": "A", "postal_code": "A", "signature": "~", "birth_year": "A"},
+        2: {"name": "A", "postal_code": "A", "birth_year": "A"},
+    }
+    cv2.imwrite(str(tmp_path / "p.png"), fill_page(template, rows))
+    truth = {
+        "file": "p.png", "page": 1,
+        "rows": [
+            {"row": 1, "signed": True, "fields": {
+                "name": {"written": "x", "value": "JEAN ROY"}, "postal_code": {"written": "x", "value": "H2X 1Y4"},
+                "birth_year": {"written": "x", "value": "1987"}}},
+            {"row": 2, "signed": True, "fields": {  # truth says signed, page is not: one signature error
+                "name": {"written": "x", "value": "ANNE ROY"}, "postal_code": {"written": "x", "value": "H2X 1Y4"},
+                "birth_year": {"written": "x", "value": "1987"}, "phone": {"written": "x", "value": "514-555-1234"}}},
+        ] + [{"row": n, "signed": False, "fields": {}} for n in range(3, 16)],
+        "sender": {},
+    }
+    (tmp_path / "p.json").write_text(json.dumps(truth), encoding="utf-8")
+    engine = FakeEngine({"name": "JEAN ROY", "postal_code": "H2X 1Y4", "birth_year": "1978"})
+    with Store(tmp_path / "db") as store:
+        ingest([tmp_path / "p.png"], store, [template], engine, Settings())
+        report = evaluate(store, tmp_path)
+    d = report.as_dict()
+    assert d["pages_found"] == d["pages_truth"] == 1
+    assert report.signed_total == 15 and report.signed_right == 14
+    name = report.kinds["name"]
+    assert (name.cells, name.exact, name.accepted, name.accepted_wrong) == (2, 1, 2, 1)  # ANNE read as JEAN
+    year = report.kinds["birth_year"]
+    assert (year.exact, year.char_errors, year.accepted_wrong) == (0, 4, 2)
+    phone = report.kinds["phone"]  # written in truth, blank on the page: presence error, sent nowhere
+    assert phone.cells == 1 and phone.presence_right == phone.presence_total - 1
+    assert "birth_year" in format_report(report)
