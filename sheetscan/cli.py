@@ -179,14 +179,22 @@ def export(db_path: Path, out: Path, fmt: str, delimiter: str, include_pending: 
 @DB_OPTION
 @click.option("--truth", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True)
 @click.option("--json", "as_json", is_flag=True)
-def evaluate_command(db_path: Path, truth: Path, as_json: bool) -> None:
+@click.option("--tradeoff", is_flag=True, help="Afficher, par champ, acceptées vs erreurs selon le seuil.")
+@click.option("--target", default=0.005, show_default=True, help="Erreur résiduelle visée pour le seuil calibré.")
+def evaluate_command(db_path: Path, truth: Path, as_json: bool, tradeoff: bool, target: float) -> None:
     """Compare les lectures à la vérité terrain et affiche les taux par champ."""
-    from sheetscan.evaluate import evaluate, format_report
+    from sheetscan.evaluate import evaluate, format_report, format_tradeoff
     from sheetscan.store import Store
 
     with Store(db_path) as store:
         report = evaluate(store, truth)
-    click.echo(json.dumps(report.as_dict(), indent=1, ensure_ascii=False) if as_json else format_report(report))
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=1, ensure_ascii=False))
+        return
+    click.echo(format_report(report))
+    if tradeoff:
+        click.echo("")
+        click.echo(format_tradeoff(report, target))
 
 
 def main() -> None:

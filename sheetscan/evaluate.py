@@ -8,6 +8,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from sheetscan.fields import FieldInvalid, FieldKind, validate
 from sheetscan.store.db import Store, StoredCell
 
 ACCEPTED = ("auto", "confirmed", "corrected", "blank", "illegible")
@@ -46,6 +47,23 @@ class KindScore:
         return d
 
 
+@dataclass(frozen=True)
+class MachineReading:
+    """What the engine said about a cell that holds writing, before any review: for calibration."""
+
+    kind: str
+    confidence: float
+    valid: bool
+    correct: bool
+
+
+@dataclass(frozen=True)
+class TradeOff:
+    threshold: float
+    accepted: float  # share of written cells accepted without review
+    residual: float  # share of accepted values that are wrong
+
+
 @dataclass
 class Report:
     pages_truth: int = 0
@@ -53,6 +71,7 @@ class Report:
     kinds: dict[str, KindScore] = field(default_factory=dict)
     signed_total: int = 0
     signed_right: int = 0
+    machine: list[MachineReading] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -64,13 +83,25 @@ class Report:
         }
 
 
-def _score_cell(score: KindScore, cell: StoredCell | None, truth: str | None) -> None:
+def _machine_value(cell: StoredCell) -> str | None:
+    try:
+        return validate(FieldKind(cell.kind), cell.raw)
+    except (FieldInvalid, ValueError):
+        return None
+
+
+def _score_cell(score: KindScore, cell: StoredCell | None, truth: str | None,
+                machine: list[MachineReading] | None = None) -> None:
     written = bool(cell and cell.written)
     score.presence_total += 1
     score.presence_right += written == (truth is not None)
     if truth is None:
         return
     score.cells += 1
+    if machine is not None and cell is not None:
+        value = _machine_value(cell) if cell.written else None
+        machine.append(MachineReading(cell.kind, cell.confidence if cell.written else 0.0, value is not None,
+                                      value == truth))
     got = (cell.value or cell.raw or "") if cell else ""
     if cell and cell.review_state in ("blank", "illegible"):
         got = ""
@@ -105,7 +136,7 @@ def evaluate(store: Store, truth_dir: Path) -> Report:
                     continue
                 expected = fields.get(key)
                 _score_cell(report.kinds.setdefault(cell.kind, KindScore()), cell,
-                            expected["value"] if expected else None)
+                            expected["value"] if expected else None, report.machine)
             sig = found.get((row["row"], "signature"))
             report.signed_total += 1
             report.signed_right += bool(sig and sig.value == "signed") == bool(row.get("signed"))
@@ -133,4 +164,38 @@ def format_report(report: Report) -> str:
             f"{d['review_rate']:>10.1%}{d['accepted_rate']:>10.1%}"
             f"{score.accepted_wrong:>8} ({d['residual_error']:.1%})"
         )
+    return "\n".join(lines)
+
+
+def tradeoff(readings: list[MachineReading], thresholds: list[float]) -> list[TradeOff]:
+    """Accepted share and residual error if cells with confidence >= threshold (and a valid value) were accepted."""
+    total = len(readings)
+    out = []
+    for t in thresholds:
+        accepted = [r for r in readings if r.valid and r.confidence >= t]
+        wrong = sum(1 for r in accepted if not r.correct)
+        out.append(TradeOff(t, len(accepted) / total if total else 0.0, wrong / len(accepted) if accepted else 0.0))
+    return out
+
+
+def calibrate(readings: list[MachineReading], target: float) -> float:
+    """The lowest threshold whose accepted values are wrong at most `target` of the time (1.0 if none is)."""
+    candidates = sorted({r.confidence for r in readings if r.valid})
+    for t in candidates:
+        if tradeoff(readings, [t])[0].residual <= target:
+            return t
+    return 1.0
+
+
+THRESHOLDS = [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]
+
+
+def format_tradeoff(report: Report, target: float) -> str:
+    lines = [f"Compromis par champ (acceptées / erreurs parmi les acceptées), cible {target:.1%} :"]
+    header = "".join(f"{t:>13.2f}" for t in THRESHOLDS)
+    lines.append(f"{'champ':<14}{header}{'seuil calibré':>16}")
+    for kind in sorted({r.kind for r in report.machine}):
+        readings = [r for r in report.machine if r.kind == kind]
+        cells = "".join(f"{p.accepted:>7.0%}/{p.residual:<5.1%}" for p in tradeoff(readings, THRESHOLDS))
+        lines.append(f"{kind:<14}{cells}{calibrate(readings, target):>16.3f}")
     return "\n".join(lines)

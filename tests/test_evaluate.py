@@ -55,3 +55,17 @@ def test_scores_against_truth(tmp_path: Path, template: Template) -> None:
     phone = report.kinds["phone"]  # written in truth, blank on the page: presence error, sent nowhere
     assert phone.cells == 1 and phone.presence_right == phone.presence_total - 1
     assert "birth_year" in format_report(report)
+
+
+def test_tradeoff_and_calibration() -> None:
+    from sheetscan.evaluate import MachineReading, calibrate, tradeoff
+
+    readings = [MachineReading("year", c, True, ok) for c, ok in
+                [(0.99, True), (0.95, True), (0.9, False), (0.8, True), (0.5, False)]]
+    readings.append(MachineReading("year", 0.97, False, False))  # invalid: never accepted
+    [all_, high] = tradeoff(readings, [0.0, 0.95])
+    assert all_.accepted == pytest.approx(5 / 6) and all_.residual == pytest.approx(2 / 5)
+    assert high.accepted == pytest.approx(2 / 6) and high.residual == 0.0
+    assert calibrate(readings, 0.0) == 0.95
+    assert calibrate(readings, 0.25) == 0.8
+    assert calibrate([MachineReading("year", 0.9, True, False)], 0.005) == 1.0
