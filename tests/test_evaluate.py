@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import cv2
+import pytest
 
 from sheetscan.config import Settings
 from sheetscan.evaluate import edit_distance, evaluate, format_report
