@@ -13,6 +13,7 @@ import click
 from sheetscan.config import load_settings
 from sheetscan.errors import SheetscanError
 from sheetscan.records import REASON_FR, ReviewReason
+from sheetscan.review.commands import review_command, reviewer_group
 from sheetscan.template import TEMPLATES_DIR, installed_templates, load_template
 
 DB_OPTION = click.option(
@@ -195,6 +196,10 @@ def evaluate_command(db_path: Path, truth: Path, as_json: bool, tradeoff: bool, 
     if tradeoff:
         click.echo("")
         click.echo(format_tradeoff(report, target))
+
+
+cli.add_command(review_command)
+cli.add_command(reviewer_group)
 
 
 def main() -> None:

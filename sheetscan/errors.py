@@ -57,3 +57,34 @@ class ReviewError(SheetscanError):
     """A review action was refused (stale save, unknown item, invalid value)."""
 
     exit_code = 6
+
+
+class UnknownCell(ReviewError):
+    """The cell id does not exist."""
+
+    def __init__(self, cell_id: int) -> None:
+        super().__init__(f"cellule n° {cell_id} introuvable")
+        self.cell_ids = [cell_id]
+
+
+class StaleSave(ReviewError):
+    """Someone saved these cells after the reviewer loaded them; nothing was written."""
+
+    def __init__(self, cell_ids: list[int]) -> None:
+        super().__init__(
+            "une autre personne a modifié cette saisie entre-temps : rien n'a été enregistré"
+        )
+        self.cell_ids = cell_ids
+
+
+class HeldByOther(ReviewError):
+    """Another reviewer holds a live lease on these cells; nothing was written."""
+
+    def __init__(self, cell_ids: list[int]) -> None:
+        super().__init__("cette cellule est en cours de révision par une autre personne : rien n'a été enregistré")
+        self.cell_ids = cell_ids
+
+
+class DuplicateReviewer(ReviewError):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"le compte « {username} » existe déjà")

@@ -1,7 +1,7 @@
-"""Click commands for the CLI owner to register: `review` (serve the app) and `reviewer add`.
+"""Click commands registered by sheetscan.cli: `review` (serve the app) and `reviewer add`.
 
-    main.add_command(review_command)   # sheetscan review --db FILE [--host H] [--port P]
-    main.add_command(reviewer_group)   # sheetscan reviewer add NAME --db FILE
+    cli.add_command(review_command)   # sheetscan review --db FILE [--host H] [--port P]
+    cli.add_command(reviewer_group)   # sheetscan reviewer add NAME --db FILE
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from sheetscan.store import Store
 from sheetscan.store.review import ReviewStore
 
 DB_OPTION = click.option(
-    "--db", "db_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Base SQLite."
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default="sheetscan.db",
+    envvar="SHEETSCAN_DB", show_default=True, help="Base de données SQLite."
 )
 
 

@@ -21,12 +21,13 @@ from flask import (
 )
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from sheetscan.errors import HeldByOther, StaleSave
 from sheetscan.fields import FieldInvalid, FieldKind
 from sheetscan.review.auth import check_password, new_csrf_token
 from sheetscan.review.images import row_strip_from_crops, row_strip_from_page, template_for
 from sheetscan.review.labels import KIND_FR, STATE_FR
 from sheetscan.review.outcome import BLANK, ILLEGIBLE, Outcome, decide, shown
-from sheetscan.store.review import Change, HeldByOther, ReviewCell, ReviewStore, Sheet, StaleSave
+from sheetscan.store.review import Change, ReviewCell, ReviewStore, Sheet
 
 bp = Blueprint("review", __name__)
 

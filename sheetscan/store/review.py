@@ -13,42 +13,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sheetscan.errors import ReviewError
+from sheetscan.errors import DuplicateReviewer, HeldByOther, StaleSave, UnknownCell
 from sheetscan.store.db import Store, now
 
 REVIEWED_STATES = ("confirmed", "corrected", "blank", "illegible")
 ACTION_OF_STATE = {"confirmed": "confirm", "corrected": "correct", "blank": "blank", "illegible": "illegible"}
-
-
-class UnknownCell(ReviewError):
-    """The cell id does not exist."""
-
-    def __init__(self, cell_id: int) -> None:
-        super().__init__(f"cellule n° {cell_id} introuvable")
-        self.cell_ids = [cell_id]
-
-
-class StaleSave(ReviewError):
-    """Someone saved these cells after the reviewer loaded them; nothing was written."""
-
-    def __init__(self, cell_ids: list[int]) -> None:
-        super().__init__(
-            "une autre personne a modifié cette saisie entre-temps : rien n'a été enregistré"
-        )
-        self.cell_ids = cell_ids
-
-
-class HeldByOther(ReviewError):
-    """Another reviewer holds a live lease on these cells; nothing was written."""
-
-    def __init__(self, cell_ids: list[int]) -> None:
-        super().__init__("cette cellule est en cours de révision par une autre personne : rien n'a été enregistré")
-        self.cell_ids = cell_ids
-
-
-class DuplicateReviewer(ReviewError):
-    def __init__(self, username: str) -> None:
-        super().__init__(f"le compte « {username} » existe déjà")
 
 
 @dataclass(frozen=True)
@@ -299,8 +268,8 @@ class ReviewStore:
         with self._write():
             self.conn.execute("DELETE FROM leases WHERE expires_at <= ?", (t,))
             self.conn.execute(
-                "DELETE FROM leases WHERE reviewer_id = ? AND cell_id IN"
-                " (SELECT id FROM cells WHERE review_state != 'pending' OR (? IS NOT NULL AND kind != ?))",
+                "DELETE FROM leases WHERE cell_id IN (SELECT l.cell_id FROM leases l JOIN cells c ON c.id = l.cell_id"
+                " WHERE l.reviewer_id = ? AND (c.review_state != 'pending' OR (? IS NOT NULL AND c.kind != ?)))",
                 (reviewer_id, kind, kind),
             )
             held = [

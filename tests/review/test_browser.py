@@ -7,23 +7,32 @@ database made by ingesting `samples/` (give them another `ReviewDb`).
 from __future__ import annotations
 
 import io
+import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from playwright import sync_api as playwright_api
 from werkzeug.serving import make_server
 
+from sheetscan.config import Settings
 from sheetscan.export import export_csv
 from sheetscan.fields import FieldKind, validate
+from sheetscan.pipeline import ingest
 from sheetscan.review import create_app
 from sheetscan.review.commands import QuietHandler
 from sheetscan.review.outcome import SIGNATURE_TYPED, shown
+from sheetscan.stages.tesseract import TesseractEngine
 from sheetscan.store import Store
 from sheetscan.store.review import ReviewCell, ReviewStore
-from tests.review.helpers import ReviewDb
+from sheetscan.template import installed_templates
+from tests.review.conftest import add_reviewers
+from tests.review.helpers import PASSWORD, REVIEWERS, ReviewDb
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+ROOT = Path(__file__).resolve().parents[2]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -57,15 +66,42 @@ def normalised(kind: str, typed: str) -> str:
     return validate(FieldKind(kind), text)
 
 
-@pytest.fixture
-def live_url(review_db: ReviewDb) -> Iterator[str]:
-    app = create_app(review_db.path, secret_key=b"browser-test-secret-key-32-bytes", lease_seconds=300)
+@contextmanager
+def serve(db: ReviewDb) -> Iterator[str]:
+    app = create_app(db.path, secret_key=b"browser-test-secret-key-32-bytes", lease_seconds=300)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_url(review_db: ReviewDb) -> Iterator[str]:
+    with serve(review_db) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def _ingested_samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two committed sample pages read by the real pipeline and engine."""
+    path = tmp_path_factory.mktemp("samples") / "samples.db"
+    with Store(path) as store:
+        scans = [ROOT / "samples" / "sheet-0001.jpg", ROOT / "samples" / "sheet-0003.png"]
+        summary = ingest(scans, store, installed_templates(), TesseractEngine(), Settings())
+    assert [o.status for o in summary.outcomes] == ["ok", "ok"]
+    add_reviewers(path)
+    return path
+
+
+@pytest.fixture
+def samples_db(_ingested_samples: Path, tmp_path: Path) -> ReviewDb:
+    path = tmp_path / "samples.db"
+    shutil.copy(_ingested_samples, path)
+    return ReviewDb(path, REVIEWERS, PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -180,13 +216,30 @@ def assert_db_is(
 
 
 def test_keyboard_review_then_sheet_fix(review_db: ReviewDb, live_url: str, browser: object) -> None:
+    confirm_keys = review_then_fix(review_db, live_url, browser)
+    assert confirm_keys >= 1
+
+
+@pytest.mark.tesseract
+def test_keyboard_review_then_sheet_fix_on_ingested_samples(samples_db: ReviewDb, browser: object) -> None:
+    with serve(samples_db) as url:
+        review_then_fix(samples_db, url, browser)
+    with Store(samples_db.path) as store:
+        out = io.StringIO()
+        export_csv(store.signer_rows(), out, include_pending=True)
+    assert "ANNE-MARIE LÉVESQUE" in out.getvalue()
+
+
+def review_then_fix(review_db: ReviewDb, live_url: str, browser: object) -> int:
+    """Sign in, review ten cells by keyboard, fix a sheet; check the database after each. Returns the
+    keystrokes spent on confirmed cells."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
     sign_in(page, live_url, review_db.usernames[0], review_db.password)
     before = snapshot(review_db)
 
     expected, confirm_keys = keyboard_review(page, before, count=10)
-    assert len(expected) == 10 and confirm_keys >= 1
+    assert len(expected) == 10
     assert_db_is(review_db, before, expected, audited_before=[])
 
     mid = snapshot(review_db)
@@ -199,6 +252,7 @@ def test_keyboard_review_then_sheet_fix(review_db: ReviewDb, live_url: str, brow
         export_csv((r for r in store.signer_rows() if r.page_id == sheet_id), out)
     assert "ANNE-MARIE LÉVESQUE" in out.getvalue()
     context.close()
+    return confirm_keys
 
 
 def test_two_browsers_at_once_never_get_the_same_item(review_db: ReviewDb, live_url: str, browser: object) -> None:
