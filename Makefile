@@ -27,7 +27,9 @@ test: setup-browser lint
 	$(PY) -m pytest -q
 
 bench: setup
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/geometry.py
+	$(PY) benchmarks/recognition.py
+	$(PY) benchmarks/review_bench.py
 
 samples: setup
 	$(PY) scripts/make_samples.py

@@ -87,12 +87,6 @@ def synth(out: Path, sheets: int, seed: int, fonts: str | None, template_file: P
 
 
 # -- ingest ----------------------------------------------------------------------------------------------
-def _engine(name: str):  # type: ignore[no-untyped-def]
-    from sheetscan.stages.tesseract import TesseractEngine
-
-    return TesseractEngine()
-
-
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @DB_OPTION
@@ -101,11 +95,12 @@ def ingest(paths: tuple[Path, ...], db_path: Path, config_path: Path | None) -> 
     """Lit les feuilles numérisées (PDF, TIFF, PNG, JPEG ou dossiers) et les enregistre."""
     from sheetscan.pipeline import PageOutcome, expand
     from sheetscan.pipeline import ingest as run_ingest
+    from sheetscan.stages.engines import make_engine
     from sheetscan.store import Store
 
     settings = load_settings(config_path)
     templates = installed_templates()
-    engine = _engine(settings.engine)
+    engine = make_engine(settings.engine)
     files = expand(paths)
     click.echo(f"Lot : {len(files)} fichier(s) ; gabarits : {', '.join(t.ref for t in templates)}")
     started = time.perf_counter()
