@@ -68,7 +68,8 @@ def run(directory: Path, sheets: int, seed: int, fonts: list[str], engine: Timed
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sheets", type=int, default=30)
+    parser.add_argument("--sheets", type=int, default=30, help="test sheets (held-out fonts)")
+    parser.add_argument("--calibration-sheets", type=int, default=60)
     parser.add_argument("--seed", type=int, default=4242)
     parser.add_argument("--engine", default=Settings().engine)
     parser.add_argument("--target", type=float, default=0.005)
@@ -78,7 +79,7 @@ def main() -> None:
     engine = TimedEngine(make_engine(args.engine))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        calib = run(Path(tmp) / "calibration", args.sheets, args.seed, CALIBRATION_FONTS, engine)
+        calib = run(Path(tmp) / "calibration", args.calibration_sheets, args.seed, CALIBRATION_FONTS, engine)
         engine.cpu, engine.calls = 0.0, 0
         test = run(Path(tmp) / "test", args.sheets, args.seed + 1, HELD_OUT_FONTS, engine)
     per_sheet = engine.cpu / max(1, engine.calls)
@@ -102,6 +103,9 @@ def main() -> None:
         "recognition_cpu_s_per_sheet": per_sheet, "accepted_overall": accepted, "kinds": rows,
         "wall_s": time.perf_counter() - started,
     }
+    result["thresholds_toml"] = "[review_threshold]\n" + "".join(
+        f"{k} = {r['threshold']:.3f}\n" for k, r in rows.items()
+    )
     if args.json:
         print(json.dumps(result, indent=1))
         return
@@ -112,6 +116,8 @@ def main() -> None:
               f"{r['accepted']:>10.1%}{r['residual']:>10.2%}")
     print(f"signed/unsigned {result['signed']:.2%}; accepted overall {accepted:.1%}; "
           f"recognition CPU {per_sheet:.2f} s/sheet")
+    print(f"Thresholds chosen on {args.calibration_sheets} calibration sheets (95 % bound <= {args.target:.1%}):")
+    print(result["thresholds_toml"])
 
 
 if __name__ == "__main__":

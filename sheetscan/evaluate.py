@@ -5,6 +5,7 @@ the wrong values that were *not* sent to review (residual error)."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -178,11 +179,27 @@ def tradeoff(readings: list[MachineReading], thresholds: list[float]) -> list[Tr
     return out
 
 
-def calibrate(readings: list[MachineReading], target: float) -> float:
-    """The lowest threshold whose accepted values are wrong at most `target` of the time (1.0 if none is)."""
+def residual_upper_bound(wrong: int, accepted: int, z: float = 1.645) -> float:
+    """One-sided 95 % Wilson upper bound of the error rate seen as `wrong` out of `accepted`."""
+    if accepted == 0:
+        return 1.0
+    p = wrong / accepted
+    denom = 1 + z * z / accepted
+    centre = p + z * z / (2 * accepted)
+    spread = z * math.sqrt(p * (1 - p) / accepted + z * z / (4 * accepted * accepted))
+    return (centre + spread) / denom
+
+
+def calibrate(readings: list[MachineReading], target: float, bound: bool = True) -> float:
+    """The lowest threshold whose accepted values are wrong at most `target` of the time: with `bound`, that
+    must hold for the 95 % upper bound of the error rate, not only for the rate seen (a small calibration set
+    with no error proves little). 1.0 (review everything) when no threshold qualifies."""
     candidates = sorted({r.confidence for r in readings if r.valid})
     for t in candidates:
-        if tradeoff(readings, [t])[0].residual <= target:
+        accepted = [r for r in readings if r.valid and r.confidence >= t]
+        wrong = sum(1 for r in accepted if not r.correct)
+        rate = residual_upper_bound(wrong, len(accepted)) if bound else wrong / len(accepted)
+        if rate <= target:
             return t
     return 1.0
 

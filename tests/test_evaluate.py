@@ -67,6 +67,18 @@ def test_tradeoff_and_calibration() -> None:
     [all_, high] = tradeoff(readings, [0.0, 0.95])
     assert all_.accepted == pytest.approx(5 / 6) and all_.residual == pytest.approx(2 / 5)
     assert high.accepted == pytest.approx(2 / 6) and high.residual == 0.0
-    assert calibrate(readings, 0.0) == 0.95
-    assert calibrate(readings, 0.25) == 0.8
+    assert calibrate(readings, 0.0, bound=False) == 0.95
+    assert calibrate(readings, 0.25, bound=False) == 0.8
     assert calibrate([MachineReading("year", 0.9, True, False)], 0.005) == 1.0
+    # two right answers prove little: the bound refuses what the point estimate accepts
+    assert calibrate(readings, 0.005) == 1.0
+    many = [MachineReading("year", 0.9, True, True)] * 1000 + [MachineReading("year", 0.4, True, False)] * 50
+    assert calibrate(many, 0.005) == 0.9
+
+
+def test_residual_upper_bound() -> None:
+    from sheetscan.evaluate import residual_upper_bound
+
+    assert residual_upper_bound(0, 600) == pytest.approx(0.0045, abs=0.0005)
+    assert residual_upper_bound(5, 100) > 0.05
+    assert residual_upper_bound(0, 0) == 1.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sheetscan.errors import ConfigError
 from sheetscan.stages.recognize import Engine
 
-ENGINES = ("tesseract",)
+ENGINES = ("combined", "ppocr", "handprint", "tesseract")
 
 
 def make_engine(name: str) -> Engine:
@@ -13,4 +13,18 @@ def make_engine(name: str) -> Engine:
         from sheetscan.stages.tesseract import TesseractEngine
 
         return TesseractEngine()
+    if name == "handprint":
+        from sheetscan.stages.handprint import HandprintEngine
+
+        return HandprintEngine()
+    if name == "combined":
+        from sheetscan.stages.combined import CombinedEngine
+        from sheetscan.stages.handprint import HandprintEngine
+        from sheetscan.stages.ppocr import PpocrEngine
+
+        return CombinedEngine(PpocrEngine(), HandprintEngine())
+    if name == "ppocr":
+        from sheetscan.stages.ppocr import PpocrEngine
+
+        return PpocrEngine()
     raise ConfigError(f"moteur de lecture inconnu : « {name} » (connus : {', '.join(ENGINES)})")

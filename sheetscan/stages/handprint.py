@@ -16,9 +16,17 @@ Heuristics worth knowing:
   grave. If that accent does not exist on the letter, the letter's most frequent accented form in French is
   used (É, À, Î, Ô, Ù); a cedilla is any small mark below a C. A single round dot above I or J is an i-dot.
 - Hyphen = flat mark (width >= 1.6 x height) around mid-height between letters; apostrophe = small mark in
-  the upper half between letters; '.' = small blob near the baseline; '_' = flat stroke at the baseline.
-- '@' is not in EMNIST: in an e-mail, the character most like an '@' (a roundish glyph with a hole, ink in
-  its centre and a near-closed outer ring) becomes the single '@'; confidence drops if none looks like one.
+  the upper half between letters, kept in a name only after a one-letter word (D'ARC, L'HEUREUX, O'NEIL);
+  '.' = small blob near the baseline; '_' = flat stroke at the baseline.
+- '@' is not in EMNIST: in an e-mail, exactly one character (never the first or last) becomes '@', the one
+  scoring best on `at_score` (a small hole near the centre, an outer ring round most directions, rays from
+  the centre crossing ink twice); confidence drops when even that one looks little like an '@'.
+- Classes are folded onto each field's alphabet (a lowercase class counts for its capital in a name, O for 0
+  in a number, ...). Fixed-length fields are decoded by a dynamic programme that may also split a wide glyph
+  or drop a stray one, each at a prior cost; the year is then re-decoded jointly, years in
+  MIN_BIRTH_YEAR..MAX_BIRTH_YEAR being 1000x likelier than others.
+- Confidence = product of the chosen characters' probabilities (relative to the field's whole alphabet) x
+  the priors of any split or dropped glyph x small factors for marks read from geometry.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import cv2
@@ -53,6 +61,10 @@ SPLIT_WIDTH = 1.15  # a glyph wider than this x the line height may be two touch
 SPACE_GAP = 0.55  # a gap wider than this x the line height is a space
 P_SPLIT = 0.15  # prior that a wide glyph is touching characters, per extra character
 P_DROP = 0.02  # prior that a glyph is not part of the value (fixed-length fields)
+EMAIL_DIGIT_PRIOR = 0.2  # e-mail addresses hold far fewer digits than letters; tips 0/o, 1/l, 9/q to letters
+
+MAX_BLOBS = 120  # more ink pieces than this is a scribble or a texture, not a line of print
+READS = (FieldKind.NAME, FieldKind.POSTAL_CODE, FieldKind.BIRTH_YEAR, FieldKind.EMAIL, FieldKind.PHONE)
 
 DIGITS = "0123456789"
 CAPITALS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -85,29 +97,31 @@ _DEFAULT_ACCENT = {"A": "À", "E": "É", "I": "Î", "O": "Ô", "U": "Ù", "Y": "
 def normalise_glyph(mask: np.ndarray) -> np.ndarray:
     """A binary glyph crop (nonzero = ink) -> float32 28x28 EMNIST-like tile: white ink on black, 0..1.
 
-    The ink's bounding box is scaled to fit GLYPH_BOX keeping its aspect ratio, centred in the tile; the
-    stroke is thickened or thinned to EMNIST's typical width, then softened by a small blur.
+    The ink's bounding box is scaled to fit GLYPH_BOX keeping its aspect ratio and centred in the tile; the
+    stroke is thickened or thinned towards EMNIST's typical width, then softened by a small blur.
     """
     ys, xs = np.nonzero(mask)
     if len(ys) == 0:
         return np.zeros((GLYPH_SIZE, GLYPH_SIZE), np.float32)
-    crop = (mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] > 0).astype(np.uint8)
-    scale = GLYPH_BOX / max(crop.shape)
-    # Stroke width from area and perimeter (a stroke of width t and length L has area tL, perimeter ~2L).
-    contours, _ = cv2.findContours(crop, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    perimeter = sum(cv2.arcLength(c, True) for c in contours)
-    stroke = 2.0 * float(crop.sum()) / max(perimeter, 1.0) * scale
-    change = (GLYPH_STROKE - stroke) / scale  # in source pixels, added to the whole stroke width
-    pad = int(math.ceil(max(change, 0.0) / 2)) + 1
-    padded = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-    if change > 1.5 or (change < -1.5 and stroke > 1.6 * GLYPH_STROKE):
-        radius = max(1, round(abs(change) / 2))
+    crop: np.ndarray = (mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] > 0).astype(np.uint8)
+    # Work at twice the tile's scale: cheap morphology, and strokes still a few pixels wide.
+    work = 2 * GLYPH_BOX / max(crop.shape)
+    if work < 1:
+        size = (max(1, round(crop.shape[1] * work)), max(1, round(crop.shape[0] * work)))
+        crop = (cv2.resize(crop.astype(np.float32), size, interpolation=cv2.INTER_AREA) >= 0.4).astype(np.uint8)
+    crop = cv2.copyMakeBorder(crop, 3, 3, 3, 3, cv2.BORDER_CONSTANT, value=0)
+    # Stroke width from area and boundary (a stroke of width t and length L has area tL, ~2L boundary pixels).
+    boundary = int(crop.sum()) - int(cv2.erode(crop, _CROSS).sum())
+    stroke = 2.0 * float(crop.sum()) / max(boundary, 1) * GLYPH_BOX / (max(crop.shape) - 6)
+    change = (GLYPH_STROKE - stroke) * (max(crop.shape) - 6) / GLYPH_BOX  # in working pixels, whole width
+    if change > 1.2 or (change < -1.2 and stroke > 1.6 * GLYPH_STROKE):
+        radius = min(3, max(1, round(abs(change) / 2)))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-        padded = cv2.dilate(padded, kernel) if change > 0 else cv2.erode(padded, kernel)
-    ys, xs = np.nonzero(padded)
-    if len(ys) == 0:
-        return np.zeros((GLYPH_SIZE, GLYPH_SIZE), np.float32)
-    ink = padded[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32)
+        adjusted = cv2.dilate(crop, kernel) if change > 0 else cv2.erode(crop, kernel)
+        if adjusted.any():
+            crop = adjusted
+    ys, xs = np.nonzero(crop)
+    ink = crop[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32)
     h, w = ink.shape
     scale = GLYPH_BOX / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -118,6 +132,9 @@ def normalise_glyph(mask: np.ndarray) -> np.ndarray:
     soft = np.asarray(cv2.GaussianBlur(tile, (0, 0), GLYPH_BLUR), np.float32)
     peak = float(soft.max())
     return soft / peak if peak > 0 else soft
+
+
+_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -183,17 +200,20 @@ def binarise(image: np.ndarray) -> np.ndarray | None:
     if grey.size == 0 or min(grey.shape) < 8:
         return None
     smooth = cv2.medianBlur(grey, 3)
-    background = float(np.percentile(smooth, 75))
+    sample = smooth[::3, ::3].ravel()
+    background = float(np.partition(sample, int(0.75 * (len(sample) - 1)))[int(0.75 * (len(sample) - 1))])
     darkest = float(smooth.min())
     if background - darkest < 60:
         return None
-    threshold = (background + darkest) / 2
+    threshold = background - 0.4 * (background - darkest)
     return (grey < threshold).astype(np.uint8)
 
 
 def segment(mask: np.ndarray) -> Segmented | None:
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_SPAGHETTI)
     height, width = mask.shape
+    if int((stats[1:, cv2.CC_STAT_AREA] >= MIN_BLOB_AREA).sum()) > MAX_BLOBS:
+        return None
     blobs = []
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
@@ -205,7 +225,7 @@ def segment(mask: np.ndarray) -> Segmented | None:
         if touches and max(w, h) < 1.0 * CELL_PX_PER_MM:
             continue  # a speck in the margin
         blobs.append(Blob(x, y, x + w, y + h, [i], area))
-    if not blobs or max(b.h for b in blobs) < MIN_CHAR_HEIGHT_MM * CELL_PX_PER_MM:
+    if not blobs or len(blobs) > MAX_BLOBS or max(b.h for b in blobs) < MIN_CHAR_HEIGHT_MM * CELL_PX_PER_MM:
         return None
     tallest = max(b.h for b in blobs)
     big = [b for b in blobs if b.h >= 0.5 * tallest]
@@ -214,13 +234,12 @@ def segment(mask: np.ndarray) -> Segmented | None:
     line_h = max(line_bot - line_top, 1.0)
     small_h = 0.4 * line_h
 
-    # Characters: big blobs, and mid-size ones, merged when stacked (heavy horizontal overlap).
-    chars = sorted((b for b in blobs if b.h >= small_h or b.w >= 0.8 * line_h), key=lambda b: b.x0)
-    marks = [b for b in blobs if not (b.h >= small_h or b.w >= 0.8 * line_h)]
+    # Characters: blobs at least 40 % of the line high, joined when parts of one character. The rest are marks.
+    chars = sorted((b for b in blobs if b.h >= small_h), key=lambda b: b.x0)
+    marks = [b for b in blobs if b.h < small_h]
     merged: list[Blob] = []
     for b in chars:
-        stacked = merged and min(merged[-1].y1, b.y1) - max(merged[-1].y0, b.y0) < 0.5 * min(merged[-1].h, b.h)
-        if stacked and merged[-1].overlap_x(b) >= 0.6 * min(merged[-1].w, b.w):
+        if merged and _same_character(merged[-1], b, line_h):
             merged[-1] = merged[-1].merged(b)
         else:
             merged.append(b)
@@ -235,7 +254,9 @@ def segment(mask: np.ndarray) -> Segmented | None:
             elif m.y0 >= base.y1 - 0.2 * base.h:
                 owner.below.append(m)
             else:
-                owner.blob = base.merged(m)  # a broken-off piece of the character
+                owner.blob = base.merged(m)  # a broken-off piece of the character (or of a faint one)
+                if owner.kind != "char" and owner.blob.h >= small_h:
+                    owner.kind = "char"
             continue
         rel = ((m.y0 + m.y1) / 2 - line_top) / line_h  # 0 = top of the line, 1 = baseline
         if m.w >= 2.5 * m.h and rel > 0.8:
@@ -251,6 +272,19 @@ def segment(mask: np.ndarray) -> Segmented | None:
         tokens.append(Token(kind, m))
     tokens.sort(key=lambda t: (t.blob.x0 + t.blob.x1) / 2)
     return Segmented(tokens, line_h, labels)
+
+
+def _same_character(a: Blob, b: Blob, line_h: float) -> bool:
+    """Two big blobs are one character when stacked (heavy horizontal overlap, little vertical), or when the
+    smaller one sits mostly inside the other's columns (a G's bar, a broken stroke) and together they are no
+    wider than a character."""
+    small, large = (a, b) if a.area < b.area else (b, a)
+    overlap = a.overlap_x(b)
+    stacked = min(a.y1, b.y1) - max(a.y0, b.y0) < 0.5 * min(a.h, b.h)
+    if stacked and overlap >= 0.6 * min(a.w, b.w):
+        return True
+    inside = large.x0 <= (small.x0 + small.x1) / 2 <= large.x1 and overlap >= 0.7 * small.w
+    return inside and max(a.x1, b.x1) - min(a.x0, b.x0) <= line_h
 
 
 def _split_columns(mask: np.ndarray, pieces: int) -> list[tuple[int, int]]:
@@ -352,6 +386,9 @@ def _fold_matrix(classes: Sequence[str], alphabet: str, fold: dict[str, tuple[st
     return m
 
 
+Folded = dict[str, np.ndarray]  # alphabet -> (n_glyphs, len(alphabet)) class probabilities folded onto it
+
+
 @dataclass(frozen=True)
 class Choice:
     """A character chosen for a position, with its probability among the allowed ones."""
@@ -361,11 +398,15 @@ class Choice:
     glyph: int  # index in the glyph batch
 
 
+@lru_cache(maxsize=64)
+def _indices(alphabet: str, allowed: str) -> list[int]:
+    return [alphabet.index(c) for c in allowed]
+
+
 def _pick(q: np.ndarray, alphabet: str, allowed: str, glyph: int) -> Choice:
     """The likeliest allowed char; its probability is relative to the whole alphabet, so a glyph that looks
     like a char the position forbids (an O where a postal code wants a letter but never O) stays unsure."""
-    idx = [alphabet.index(c) for c in allowed]
-    sub = q[idx]
+    sub = q[_indices(alphabet, allowed)]
     total = float(q.sum())
     if total <= 0:
         return Choice(allowed[0], 0.0, glyph)
@@ -400,6 +441,7 @@ class HandprintEngine:
         lower = {c: c.lower() for c in self.classes if c.isalpha()}
         lower["I"] = "l"
         self._email = _fold_matrix(self.classes, EMAIL_CHARS, _AS_EMAIL, lower)
+        self._email[:, [EMAIL_CHARS.index(d) for d in DIGITS]] *= EMAIL_DIGIT_PRIOR
 
     @cached_property
     def _net(self) -> cv2.dnn.Net:
@@ -422,14 +464,15 @@ class HandprintEngine:
                 log.exception("hand-print segmentation failed on a %s cell", cell.kind)
                 prepared.append(None)
         try:
-            probs = self.classify(np.stack(glyphs)) if glyphs else np.zeros((0, len(self.classes)))
+            probs = self.classify(np.stack(glyphs)) if glyphs else np.zeros((0, len(self.classes)), np.float32)
+            folded = {DIGITS: probs @ self._digits, CAPITALS: probs @ self._capitals, EMAIL_CHARS: probs @ self._email}
         except Exception:
             log.exception("hand-print classification failed")
             return [Reading("", 0.0, self.name) for _ in cells]
         readings = []
         for item in prepared:
             try:
-                text, conf = self._decode(item, probs) if item is not None and item.seg else ("", 0.0)
+                text, conf = self._decode(item, folded) if item is not None and item.seg else ("", 0.0)
             except Exception:
                 log.exception("hand-print decoding failed on a %s cell", item.kind if item else "?")
                 text, conf = "", 0.0
@@ -439,6 +482,8 @@ class HandprintEngine:
     # -- segmentation into the glyph batch
 
     def _prepare(self, cell: CellImage, glyphs: list[np.ndarray]) -> _Cell:
+        if cell.kind not in READS:
+            return _Cell(cell.kind, None)
         image = np.asarray(cell.image)
         mask = binarise(image) if image.ndim in (2, 3) else None
         seg = segment(mask) if mask is not None else None
@@ -468,7 +513,7 @@ class HandprintEngine:
 
     # -- decoding
 
-    def _decode(self, cell: _Cell, probs: np.ndarray) -> tuple[str, float]:
+    def _decode(self, cell: _Cell, probs: Folded) -> tuple[str, float]:
         match cell.kind:
             case FieldKind.POSTAL_CODE:
                 pattern = [POSTAL_FIRST, DIGITS, POSTAL_OTHER, DIGITS, POSTAL_OTHER, DIGITS]
@@ -491,11 +536,11 @@ class HandprintEngine:
             case _:
                 return "", 0.0
 
-    def _q(self, probs: np.ndarray, index: int, alphabet: str) -> np.ndarray:
-        fold = {DIGITS: self._digits, CAPITALS: self._capitals, EMAIL_CHARS: self._email}[alphabet]
-        return probs[index] @ fold
+    @staticmethod
+    def _q(probs: Folded, index: int, alphabet: str) -> np.ndarray:
+        return probs[alphabet][index]
 
-    def _fixed(self, cell: _Cell, probs: np.ndarray, patterns: list[list[str]]) -> tuple[list[Choice], float]:
+    def _fixed(self, cell: _Cell, probs: Folded, patterns: list[list[str]]) -> tuple[list[Choice], float]:
         """Best reading of the characters as one of the fixed-length patterns (allowed chars per position).
 
         Dynamic programme over (token, position): each character token is read whole, read as several
@@ -544,12 +589,12 @@ class HandprintEngine:
             return [], 0.0
         return best[1], best[2]
 
-    def _choose(self, probs: np.ndarray, glyph: int, allowed: str) -> Choice:
+    def _choose(self, probs: Folded, glyph: int, allowed: str) -> Choice:
         if all(c in DIGITS for c in allowed):
             return _pick(self._q(probs, glyph, DIGITS), DIGITS, allowed, glyph)
         return _pick(self._q(probs, glyph, CAPITALS), CAPITALS, allowed, glyph)
 
-    def _year(self, cell: _Cell, probs: np.ndarray) -> tuple[str, float]:
+    def _year(self, cell: _Cell, probs: Folded) -> tuple[str, float]:
         chosen, plaus = self._fixed(cell, probs, [[DIGITS] * 4])
         if not chosen:
             return "", 0.0
@@ -567,7 +612,7 @@ class HandprintEngine:
 
     # -- free-length kinds
 
-    def _free_tokens(self, cell: _Cell, probs: np.ndarray, alphabet: str) -> list[tuple[Token, list[int], float]]:
+    def _free_tokens(self, cell: _Cell, probs: Folded, alphabet: str) -> list[tuple[Token, list[int], float]]:
         """Each char token with the glyph option it is read as (whole or split) and that option's prior."""
         assert cell.seg is not None
         out: list[tuple[Token, list[int], float]] = []
@@ -585,7 +630,7 @@ class HandprintEngine:
             out.append((token, best_option, best_prior))
         return out
 
-    def _name(self, cell: _Cell, probs: np.ndarray) -> tuple[str, float]:
+    def _name(self, cell: _Cell, probs: Folded) -> tuple[str, float]:
         assert cell.seg is not None
         parts: list[str] = []
         conf = 1.0
@@ -593,7 +638,10 @@ class HandprintEngine:
         for token, option, prior in self._free_tokens(cell, probs, CAPITALS):
             if last_x1 is not None and token.blob.x0 - last_x1 > SPACE_GAP * cell.seg.line_h:
                 parts.append(" ")
-            last_x1 = token.blob.x1
+            last_x1 = max(last_x1 or 0, token.blob.x1)
+            if token.kind == "'" and len("".join(parts).replace("-", " ").split(" ")[-1]) != 1:
+                conf *= 0.9  # apostrophes follow a one-letter word (D'ARC, L'HEUREUX, O'NEIL): a stray piece
+                continue
             if token.kind in ("-", "'"):
                 parts.append(token.kind)
                 conf *= 0.95
@@ -628,7 +676,7 @@ class HandprintEngine:
             return (result, 0.9) if result in NAME_LETTERS else (letter, 0.7)
         return _DEFAULT_ACCENT[letter], 0.6
 
-    def _email_text(self, cell: _Cell, probs: np.ndarray) -> tuple[str, float]:
+    def _email_text(self, cell: _Cell, probs: Folded) -> tuple[str, float]:
         assert cell.seg is not None
         items = self._free_tokens(cell, probs, EMAIL_CHARS)
         chars = [i for i, (t, _, _) in enumerate(items) if t.kind == "char"]

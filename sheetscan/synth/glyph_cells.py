@@ -2,7 +2,8 @@
 
 Used by the hand-print tests and `scripts/measure_handprint.py`: each tile is scaled to a glyph about 7 mm
 high at CELL_PX_PER_MM, inverted to dark ink on white and pasted left to right with random gaps, jitter and
-pen weight, into a cell 13 mm high. Hyphens, apostrophes, dots and accents are drawn as short strokes.
+pen weight, into a cell 13 mm high. Hyphens, apostrophes, dots and accents are drawn as short strokes, '@'
+(absent from EMNIST) in one of OpenCV's Hershey fonts.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class Glyph:
     accent: str | None = None
 
 
-Item = Glyph | str  # a str is one of " ", "-", "'", "."
+Item = Glyph | str  # a str is one of " ", "-", "'", ".", "@" (drawn in a Hershey font)
 
 
 def _ink(tile: np.ndarray, scale: float, pen_px: int) -> np.ndarray:
@@ -58,6 +59,8 @@ def compose_cell(
         if isinstance(item, Glyph):
             scale = glyph_mm * px / TILE_INK_PX * rng.uniform(0.9, 1.1)
             pieces.append((_ink(item.tile, scale, pen_px), "glyph", item))
+        elif item == "@":
+            pieces.append((_at_sign(glyph_mm * px * rng.uniform(0.75, 0.95), stroke), "glyph", None))
         else:
             pieces.append((None, item, None))
     width = round(4 * px) + sum(
@@ -68,12 +71,12 @@ def compose_cell(
     mid = height / 2
     glyph_h = glyph_mm * px
     for piece, kind, glyph in pieces:
-        if piece is not None and glyph is not None:
+        if piece is not None:
             h, w = piece.shape
             y = int(np.clip(mid - h / 2 + rng.uniform(-0.6, 0.6) * px, 0, height - h))
             region = ink[y : y + h, x : x + w]
             np.maximum(region, piece[: region.shape[0], : region.shape[1]], out=region)
-            if glyph.accent:
+            if glyph is not None and glyph.accent:
                 _draw_accent(ink, glyph.accent, x + w // 2, y - round(0.8 * px), round(1.6 * px), stroke)
             x += w + round(rng.uniform(0.8, 2.5) * px)
         elif kind == " ":
@@ -98,6 +101,14 @@ def compose_cell(
         cell[:2, :] = np.minimum(cell[:2, :], 190)
         cell[-2:, :] = np.minimum(cell[-2:, :], 190)
     return np.clip(cell, 0, 255).astype(np.uint8)
+
+
+def _at_sign(size: float, stroke: int) -> np.ndarray:
+    canvas = np.zeros((round(size * 2), round(size * 2)), np.uint8)
+    scale = size / 22  # FONT_HERSHEY_SIMPLEX at scale 1 draws an '@' about 22 px high
+    cv2.putText(canvas, "@", (stroke, round(size * 1.5)), cv2.FONT_HERSHEY_SIMPLEX, scale, 255, stroke)
+    ys, xs = np.nonzero(canvas)
+    return canvas[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255
 
 
 def _draw_accent(ink: np.ndarray, accent: str, cx: int, bottom: int, size: int, stroke: int) -> None:

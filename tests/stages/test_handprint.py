@@ -44,8 +44,8 @@ def _read(engine: HandprintEngine, kind: FieldKind, cells: list[np.ndarray]) -> 
 
 
 def test_is_an_engine(engine: HandprintEngine) -> None:
-    assert isinstance(engine, Engine)
-    assert engine.name.startswith("handprint-cnn/")
+    typed: Engine = engine  # checked by mypy against the Protocol
+    assert typed.name.startswith("handprint-cnn/")
 
 
 def test_reads_most_postal_codes(engine: HandprintEngine, pool: Pool) -> None:
@@ -103,7 +103,16 @@ def test_blank_and_odd_cells_read_empty_with_zero_confidence(engine: HandprintEn
     speckled = np.clip(blank + rng.normal(0, 4, blank.shape), 0, 255).astype(np.uint8)
     residue = blank.copy()
     residue[:2, :] = 150  # a grid-line leftover along the top edge
-    odd = [blank, speckled, residue, np.zeros((0, 0), np.uint8), np.full((3, 3), 0, np.uint8), np.zeros((h, 400))]
+    noise = rng.integers(0, 256, (h, 400)).astype(np.uint8)  # a texture, not print
+    odd: list[np.ndarray] = [
+        blank,
+        speckled,
+        residue,
+        noise,
+        np.zeros((0, 0), np.uint8),
+        np.full((3, 3), 0, np.uint8),
+        np.zeros((h, 400)),
+    ]
     cells = [CellImage(img, kind) for img in odd for kind in (FieldKind.NAME, FieldKind.BIRTH_YEAR)]
     readings = engine.read(cells)
     assert [(r.text, r.confidence) for r in readings] == [("", 0.0)] * len(cells)
@@ -149,3 +158,21 @@ def test_at_sign_scores_above_round_letters() -> None:
 
     assert at_score(drawn("@")) > 0.3
     assert at_score(drawn("@")) > max(at_score(drawn(c)) for c in "o0aeB8")
+
+
+def test_email_places_the_at_sign_and_dot(engine: HandprintEngine, pool: Pool) -> None:
+    rng = np.random.default_rng(15)
+    truths, cells = [], []
+    for _ in range(10):
+        local = "".join(rng.choice(list("ABCDEFGHJKLMNPRSTUVWXY"), size=int(rng.integers(3, 7))))
+        domain = "".join(rng.choice(list("ABCDEFGHJKLMNPRSTUVWXY"), size=int(rng.integers(3, 6))))
+        text = f"{local}@{domain}.CA"
+        truths.append(text.lower())
+        cells.append(compose_cell([c if c in "@." else Glyph(pool[c][rng.integers(3)]) for c in text], rng))
+    texts = _read(engine, FieldKind.EMAIL, cells)
+    shape_right = sum(
+        t.count("@") == 1 and t.index("@") == truth.index("@") and t.rfind(".") == truth.rfind(".")
+        for t, truth in zip(texts, truths, strict=True)
+    )
+    assert shape_right >= 8, (texts, truths)
+    assert all(t == t.lower() for t in texts)

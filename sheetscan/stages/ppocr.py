@@ -1,0 +1,478 @@
+"""The PP-OCR engine: a recogniser trained on real text lines (PP-OCRv6 recognition, Apache-2.0, its weights
+shipped inside the `rapidocr` wheel), run with onnxruntime on pre-cut cells, and decoded under each field's
+grammar rather than corrected afterwards.
+
+The network outputs, for every 8-pixel column of a 48-pixel-high line, a probability for each of ~18,700
+characters plus the CTC blank. We fold those columns onto the field's alphabet (case folded, separators
+treated as gaps) and then:
+- postal code, birth year, phone: a Viterbi search over CTC alignments that must spell exactly the pattern
+  (letter-digit-letter digit-letter-digit with the letters Canada Post uses; four digits 19xx/20xx; ten
+  digits, or eleven starting with 1, with a plausible area code and exchange);
+- name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink.
+Confidence = (probability of the least certain character) x (how much of the unconstrained best path's
+probability the constrained reading keeps): a reading the network itself would not have produced scores low.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from sheetscan.errors import ConfigError
+from sheetscan.fields import NAME_LETTERS, POSTAL_FIRST, POSTAL_OTHER, FieldKind
+from sheetscan.stages.recognize import CellImage, Reading
+
+MODEL_FILE = "PP-OCRv6_rec_small.onnx"
+HEIGHT = 48
+STRIDE = 8  # input pixels per output column
+BATCH = 16
+INK_LEVEL = 160
+NEG = -1e9
+
+# The e-mail providers most Quebec signers use: a reading whose domain is a couple of letters away from one of
+# these is re-scored as that domain, and kept if the network finds it nearly as likely as what it read.
+KNOWN_DOMAINS = (
+    "gmail.com", "hotmail.com", "hotmail.ca", "outlook.com", "live.ca", "live.com", "msn.com", "yahoo.ca",
+    "yahoo.com", "yahoo.fr", "videotron.ca", "videotron.qc.ca", "bell.net", "sympatico.ca", "icloud.com",
+    "me.com", "cgocable.ca", "cogeco.ca", "globetrotter.net", "telus.net", "shaw.ca", "rogers.com", "proton.me",
+    "protonmail.com", "umontreal.ca", "uqam.ca", "ulaval.ca", "usherbrooke.ca", "mcgill.ca", "concordia.ca",
+)
+DOMAIN_PRIOR_NATS = 12.0  # how much less likely than the raw reading a known domain may be and still win
+
+DIGITS = "0123456789"
+LOWER = "abcdefghijklmnopqrstuvwxyz"
+SEPARATORS = " -.()/,_–"
+
+
+def model_path() -> Path:
+    try:
+        import rapidocr
+    except ImportError:
+        raise ConfigError("le paquet Python « rapidocr » manque : lancez « make setup »") from None
+    path = Path(rapidocr.__file__).parent / "models" / MODEL_FILE
+    if not path.exists():
+        raise ConfigError(f"modèle de lecture introuvable : {MODEL_FILE} (réinstallez rapidocr)")
+    return path
+
+
+def _strip_accents(ch: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+
+
+@dataclass(frozen=True)
+class Alphabet:
+    """A field's output alphabet and, for each network class, the output character it counts for."""
+
+    chars: str  # index 0 is the CTC blank, so output char k is chars[k - 1]
+    column_of: np.ndarray  # network class -> reduced column (0 = blank / gap, -1 = not allowed)
+
+    def fold(self, probs: np.ndarray) -> np.ndarray:
+        """(T, classes) -> (T, 1 + len(chars)) probabilities, disallowed classes dropped."""
+        out = np.zeros((probs.shape[0], len(self.chars) + 1), np.float32)
+        keep = self.column_of >= 0
+        np.add.at(out.T, self.column_of[keep], probs[:, keep].T)
+        return out
+
+
+def _alphabet(classes: list[str], chars: str, mapping: dict[str, str], gaps: str) -> Alphabet:
+    column_of = np.full(len(classes), -1, np.int64)
+    column_of[0] = 0
+    for k, ch in enumerate(classes[1:], start=1):
+        target = mapping.get(ch, ch)
+        if target in gaps or ch in gaps:
+            column_of[k] = 0
+        elif len(target) == 1 and target in chars:
+            column_of[k] = chars.index(target) + 1
+    return Alphabet(chars, column_of)
+
+
+def build_alphabets(classes: list[str]) -> dict[FieldKind, Alphabet]:
+    upper = {c: c.upper() for c in classes if len(c) == 1 and c.upper() in NAME_LETTERS}
+    name_map = upper | {"’": "'", "`": "'", "´": "'", "‘": "'", "—": "-", "–": "-"}
+    email_map = {c: _strip_accents(c).lower() for c in classes if len(c) == 1 and _strip_accents(c).lower() in LOWER}
+    email_map |= {",": "."}
+    digit_like = {d: d for d in DIGITS}
+    postal_map = {c: c.upper() for c in classes if len(c) == 1 and c.upper() in POSTAL_OTHER}
+    return {
+        FieldKind.NAME: _alphabet(classes, NAME_LETTERS + "-' ", name_map, ""),
+        FieldKind.EMAIL: _alphabet(classes, LOWER + DIGITS + "@.-_+", email_map, " "),
+        FieldKind.POSTAL_CODE: _alphabet(classes, POSTAL_OTHER + DIGITS, postal_map, SEPARATORS),
+        FieldKind.BIRTH_YEAR: _alphabet(classes, DIGITS, digit_like, SEPARATORS),
+        FieldKind.PHONE: _alphabet(classes, DIGITS, digit_like, SEPARATORS + "+"),
+    }
+
+
+def _indexes(alphabet: Alphabet, allowed: str) -> np.ndarray:
+    return np.array([alphabet.chars.index(c) + 1 for c in allowed], np.int64)
+
+
+def constrained_viterbi(logp: np.ndarray, slots: list[np.ndarray]) -> tuple[list[int], float]:
+    """Best CTC alignment of `logp` (T, K; column 0 = blank) that spells one class from each slot, in order.
+
+    Returns the chosen columns and the path's log probability (NEG when no alignment fits)."""
+    frames, width = logp.shape
+    labels = len(slots)
+    if labels == 0 or frames < labels:
+        return [], NEG
+    masks = np.full((labels, width), NEG)
+    for i, slot in enumerate(slots):
+        masks[i, slot] = 0.0
+    blank = np.full(labels + 1, NEG)  # blank[j]: in a blank after j labels
+    emit = np.full((labels, width), NEG)  # emit[i, c]: emitting label i as column c
+    blank[0] = logp[0, 0]
+    emit[0] = masks[0] + logp[0]
+    # back-pointers: for emit, 0 = repeat, 1 = from blank before, 2 = from previous label (char in prev_char)
+    bp_emit = np.zeros((frames, labels, width), np.int8)
+    prev_char = np.zeros((frames, labels, width), np.int16)
+    bp_blank = np.zeros((frames, labels + 1), np.int8)  # 0 = stay, 1 = from emit of label j-1
+    blank_char = np.zeros((frames, labels + 1), np.int16)
+    for t in range(1, frames):
+        new_blank = np.full(labels + 1, NEG)
+        new_emit = np.full((labels, width), NEG)
+        for j in range(labels + 1):
+            stay = blank[j]
+            come = NEG
+            if j > 0:
+                c = int(np.argmax(emit[j - 1]))
+                come = emit[j - 1, c]
+                blank_char[t, j] = c
+            if come > stay:
+                new_blank[j], bp_blank[t, j] = come + logp[t, 0], 1
+            else:
+                new_blank[j] = stay + logp[t, 0]
+        for i in range(labels):
+            repeat = emit[i]
+            from_blank = np.full(width, blank[i])
+            if i > 0:
+                prev = emit[i - 1]
+                order = np.argsort(prev)[::-1][:2]
+                best = np.full(width, prev[order[0]])
+                best[order[0]] = prev[order[1]] if len(order) > 1 else NEG
+                src = np.full(width, order[0])
+                src[order[0]] = order[1] if len(order) > 1 else 0
+            else:
+                best, src = np.full(width, NEG), np.zeros(width, np.int64)
+            stacked = np.stack([repeat, from_blank, best])
+            choice = np.argmax(stacked, axis=0)
+            new_emit[i] = stacked[choice, np.arange(width)] + logp[t] + masks[i]
+            bp_emit[t, i] = choice
+            prev_char[t, i] = src
+        blank, emit = new_blank, new_emit
+    end_emit = int(np.argmax(emit[labels - 1]))
+    if emit[labels - 1, end_emit] >= blank[labels]:
+        score, state = float(emit[labels - 1, end_emit]), ("e", labels - 1, end_emit)
+    else:
+        score, state = float(blank[labels]), ("b", labels, 0)
+    if score <= NEG / 2:
+        return [], NEG
+    chosen = [0] * labels
+    for t in range(frames - 1, 0, -1):
+        kind, i, c = state
+        if kind == "e":
+            chosen[i] = c
+            how = bp_emit[t, i, c]
+            if how == 0:
+                state = ("e", i, c)
+            elif how == 1:
+                state = ("b", i, 0)
+            else:
+                state = ("e", i - 1, int(prev_char[t, i, c]))
+        else:
+            state = ("e", i - 1, int(blank_char[t, i])) if bp_blank[t, i] == 1 else ("b", i, 0)
+    if state[0] == "e":
+        chosen[state[1]] = state[2]
+    return chosen, score
+
+
+def best_path(logp: np.ndarray) -> tuple[list[tuple[int, int, int]], float]:
+    """Greedy CTC decoding: (column, first frame, last frame) per emitted character, and the path's log prob."""
+    idx = np.argmax(logp, axis=1)
+    out: list[tuple[int, int, int]] = []
+    prev = 0
+    for t, k in enumerate(idx):
+        k = int(k)
+        if k != 0 and k == prev and out:
+            out[-1] = (k, out[-1][1], t)
+        elif k != 0:
+            out.append((k, t, t))
+        prev = k
+    return out, float(logp[np.arange(len(idx)), idx].sum())
+
+
+def _peaks(probs: np.ndarray, chosen: list[int]) -> float:
+    """Probability of the least certain chosen character, at its best frame."""
+    if not chosen:
+        return 0.0
+    return float(min(probs[:, c].max() for c in chosen))
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A small ink mark above the letters (an accent) or below them (a cedilla), in line pixels."""
+
+    x0: int
+    x1: int
+    above: bool
+    shape: str  # "acute", "grave", "circumflex", "diaeresis", "cedilla"
+
+
+@dataclass(frozen=True)
+class _Line:
+    tensor: np.ndarray  # (3, 48, W) normalised
+    gaps: list[tuple[int, int]]  # the ink-free column run that stands out as a word space, if any
+    marks: list[Mark]
+
+
+def prepare(image: np.ndarray) -> _Line | None:
+    """Crop to the ink, scale to 48 px high, normalise like PP-OCR; find word gaps."""
+    ink = image < INK_LEVEL
+    ys, xs = np.nonzero(ink)
+    if len(xs) == 0:
+        return None
+    pad = 6
+    y0, y1 = max(0, ys.min() - pad), min(image.shape[0], ys.max() + pad + 1)
+    x0, x1 = max(0, xs.min() - pad), min(image.shape[1], xs.max() + pad + 1)
+    crop = image[y0:y1, x0:x1]
+    scale = HEIGHT / crop.shape[0]
+    width = max(STRIDE * 2, int(round(crop.shape[1] * scale)))
+    line = cv2.resize(crop, (width, HEIGHT), interpolation=cv2.INTER_AREA)
+    cols = (cv2.resize(ink[y0:y1, x0:x1].astype(np.uint8), (width, HEIGHT), interpolation=cv2.INTER_AREA) > 0).any(0)
+    runs: list[tuple[int, int]] = []
+    run_start = None
+    for x, has_ink in enumerate([*cols.tolist(), True]):
+        if not has_ink and run_start is None:
+            run_start = x
+        elif has_ink and run_start is not None:
+            if run_start > 0 and x < width:
+                runs.append((run_start, x))
+            run_start = None
+    # A word space is the widest gap when it is clearly wider than the next one (names: « PRÉNOM NOM »).
+    runs.sort(key=lambda r: r[1] - r[0], reverse=True)
+    gaps = []
+    if runs:
+        widest = runs[0][1] - runs[0][0]
+        second = runs[1][1] - runs[1][0] if len(runs) > 1 else 0
+        if widest >= 0.12 * HEIGHT and widest >= 1.4 * second:
+            gaps = [runs[0]]
+    tensor = (line.astype(np.float32) / 255.0 - 0.5) / 0.5
+    return _Line(np.repeat(tensor[None], 3, axis=0), gaps, find_marks(line < INK_LEVEL))
+
+
+def find_marks(ink: np.ndarray) -> list[Mark]:
+    """Small components wholly above the letters' tops (accents) or below their feet (cedillas)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    boxes = [stats[i] for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 3]
+    if not boxes:
+        return []
+    tall = max(b[cv2.CC_STAT_HEIGHT] for b in boxes)
+    bodies = [b for b in boxes if b[cv2.CC_STAT_HEIGHT] >= 0.5 * tall]
+    top = float(np.median([b[cv2.CC_STAT_TOP] for b in bodies]))
+    bottom = float(np.median([b[cv2.CC_STAT_TOP] + b[cv2.CC_STAT_HEIGHT] for b in bodies]))
+    body = max(1.0, bottom - top)
+    marks: list[Mark] = []
+    small = [b for b in boxes if b[cv2.CC_STAT_HEIGHT] < 0.4 * body and b[cv2.CC_STAT_WIDTH] < 0.6 * body]
+    for b in small:
+        x, y, w, h = (int(v) for v in b[:4])
+        if y + h <= top + 0.1 * body:
+            marks.append(Mark(x, x + w, True, _accent_shape(ink[y:y + h, x:x + w])))
+        elif y >= bottom - 0.1 * body:
+            marks.append(Mark(x, x + w, False, "cedilla"))
+    # two dots side by side are one diaeresis
+    marks.sort(key=lambda m: m.x0)
+    merged: list[Mark] = []
+    for m in marks:
+        if merged and m.above and merged[-1].above and m.x0 - merged[-1].x1 < 0.35 * body:
+            merged[-1] = Mark(merged[-1].x0, m.x1, True, "diaeresis")
+        else:
+            merged.append(m)
+    return merged
+
+
+def _accent_shape(mark: np.ndarray) -> str:
+    """Acute rises to the right, grave falls, circumflex peaks in the middle."""
+    h, w = mark.shape
+    cols = [np.nonzero(mark[:, x])[0] for x in range(w)]
+    tops = np.array([c.min() if len(c) else h for c in cols], float)
+    if w >= 3:
+        left, mid, right = tops[: w // 3].mean(), tops[w // 3: 2 * w - w // 3].mean(), tops[2 * w // 3:].mean()
+        if mid < left - 1 and mid < right - 1 and w >= 1.3 * h:
+            return "circumflex"
+        if right < left:
+            return "acute"
+        if left < right:
+            return "grave"
+    return "acute"
+
+
+ACCENTED = {
+    ("E", "acute"): "É", ("E", "grave"): "È", ("E", "circumflex"): "Ê", ("E", "diaeresis"): "Ë",
+    ("A", "grave"): "À", ("A", "circumflex"): "Â", ("A", "acute"): "À",
+    ("I", "circumflex"): "Î", ("I", "diaeresis"): "Ï", ("I", "acute"): "Ï", ("I", "grave"): "Ï",
+    ("O", "circumflex"): "Ô", ("O", "acute"): "Ô", ("O", "grave"): "Ô", ("O", "diaeresis"): "Ö",
+    ("U", "grave"): "Ù", ("U", "circumflex"): "Û", ("U", "diaeresis"): "Ü", ("U", "acute"): "Ù",
+    ("C", "cedilla"): "Ç",
+}
+
+
+def restore_accents(chars: list[str], emitted: list[tuple[int, int, int]], marks: list[Mark]) -> list[str]:
+    """Give a bare capital the accent whose mark sits over (or, for Ç, under) it; the net often drops them."""
+    out = list(chars)
+    centres = [(first + last + 1) / 2 * STRIDE for _, first, last in emitted]
+    for mark in marks:
+        mid = (mark.x0 + mark.x1) / 2
+        best = min(range(len(out)), key=lambda n: abs(centres[n] - mid), default=None)
+        if best is None or abs(centres[best] - mid) > 1.2 * STRIDE + (mark.x1 - mark.x0):
+            continue
+        base = _strip_accents(out[best])
+        if out[best] == base and (base, mark.shape) in ACCENTED:
+            out[best] = ACCENTED[(base, mark.shape)]
+    return out
+
+
+class PpocrEngine:
+    def __init__(self, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        path = model_path()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.classes = ["<blank>", *meta["character"].splitlines(), " "]
+        self.alphabets = build_alphabets(self.classes)
+        self.input_name = self.session.get_inputs()[0].name
+        self.name = "ppocr-v6-rec-small-constrained-1"
+
+    def probabilities(self, lines: list[_Line]) -> list[np.ndarray]:
+        """Network output (T, classes) per line; lines of similar width are batched together."""
+        order = sorted(range(len(lines)), key=lambda i: lines[i].tensor.shape[2])
+        out: list[np.ndarray] = [np.zeros((0, 0))] * len(lines)
+        for start in range(0, len(order), BATCH):
+            group = order[start:start + BATCH]
+            width = max(lines[i].tensor.shape[2] for i in group)
+            batch = np.ones((len(group), 3, HEIGHT, width), np.float32)  # padded with paper white
+            for row, i in enumerate(group):
+                batch[row, :, :, : lines[i].tensor.shape[2]] = lines[i].tensor
+            probs = self.session.run(None, {self.input_name: batch})[0]
+            for row, i in enumerate(group):
+                frames = math.ceil(lines[i].tensor.shape[2] / STRIDE)
+                out[i] = probs[row, :frames]
+        return out
+
+    def read(self, cells: Sequence[CellImage]) -> list[Reading]:
+        empty = Reading("", 0.0, self.name)
+        lines = [prepare(c.image) if c.kind in self.alphabets else None for c in cells]
+        todo = [i for i, line in enumerate(lines) if line is not None]
+        readings = [empty] * len(cells)
+        try:
+            probs = self.probabilities([lines[i] for i in todo])  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - a broken model must not sink a page: everything goes to review
+            return readings
+        for i, p in zip(todo, probs, strict=True):
+            line = lines[i]
+            assert line is not None
+            text, confidence = self.decode(cells[i].kind, p, line.gaps, line.marks)
+            readings[i] = Reading(text, confidence, self.name)
+        return readings
+
+    def decode(self, kind: FieldKind, probs: np.ndarray, gaps: list[tuple[int, int]],
+               marks: Sequence[Mark] = ()) -> tuple[str, float]:
+        alphabet = self.alphabets[kind]
+        folded = alphabet.fold(probs)
+        logp = np.log(np.maximum(folded, 1e-12))
+        free = float(np.log(np.maximum(probs.max(axis=1), 1e-12)).sum())
+        if kind in (FieldKind.NAME, FieldKind.EMAIL):
+            emitted, score = best_path(logp)
+            chars = [alphabet.chars[k - 1] for k, _, _ in emitted]
+            if kind is FieldKind.NAME:
+                chars = restore_accents(chars, emitted, list(marks))
+                chars = _spaced(chars, emitted, gaps)
+            text = "".join(chars)
+            columns = [k for k, _, _ in emitted]
+            if kind is FieldKind.EMAIL:
+                text, columns, score = _email(text, columns, score, alphabet, logp)
+        else:
+            text, columns, score = self._pattern(kind, alphabet, logp)
+        if not columns:
+            return "", 0.0
+        keep = math.exp(min(0.0, score - free))
+        return text, round(_peaks(folded, columns) * keep, 4)
+
+    def _pattern(self, kind: FieldKind, alphabet: Alphabet, logp: np.ndarray) -> tuple[str, list[int], float]:
+        ix = lambda allowed: _indexes(alphabet, allowed)  # noqa: E731
+        if kind is FieldKind.POSTAL_CODE:
+            first, other, digit = ix(POSTAL_FIRST), ix(POSTAL_OTHER), ix(DIGITS)
+            options = [[first, digit, other, digit, other, digit]]
+        elif kind is FieldKind.BIRTH_YEAR:
+            options = [[ix("12"), ix("90"), ix(DIGITS), ix(DIGITS)]]
+        else:
+            d, nz = ix(DIGITS), ix("23456789")
+            ten = [nz, d, d, nz, d, d, d, d, d, d]
+            options = [ten, [ix("1"), *ten]]
+        best: tuple[str, list[int], float] = ("", [], NEG)
+        for slots in options:
+            columns, score = constrained_viterbi(logp, slots)
+            if columns and score > best[2]:
+                best = ("".join(alphabet.chars[c - 1] for c in columns), columns, score)
+        text = best[0]
+        if kind is FieldKind.POSTAL_CODE and len(text) == 6:
+            text = f"{text[:3]} {text[3:]}"
+        return text, best[1], best[2]
+
+
+def _spaced(chars: list[str], emitted: list[tuple[int, int, int]], gaps: list[tuple[int, int]]) -> list[str]:
+    """If the net wrote no space, put one at the widest ink gap between two characters, when that gap stands
+    out (names are mostly « PRÉNOM NOM »)."""
+    if " " in chars or not gaps or len(chars) < 4:
+        return chars
+    g0, g1 = max(gaps, key=lambda g: g[1] - g[0])
+    mid = (g0 + g1) / 2
+    for n in range(1, len(chars)):
+        left = (emitted[n - 1][2] + 1) * STRIDE
+        right = emitted[n][1] * STRIDE
+        if left - STRIDE <= mid <= right + STRIDE and chars[n - 1] not in "-'" and chars[n] not in "-'":
+            return [*chars[:n], " ", *chars[n:]]
+    return chars
+
+
+def _edit(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _email(text: str, columns: list[int], score: float, alphabet: Alphabet,
+           logp: np.ndarray) -> tuple[str, list[int], float]:
+    """Re-score the reading with its domain replaced by a near known domain; keep the best within the prior."""
+    if "@" in text:
+        local, read = text.rsplit("@", 1)
+        tails = [(local, read)]
+    else:  # the '@' was missed: try the tails that look like a domain
+        tails = [(text[:cut], text[cut:]) for cut in range(1, len(text))]
+    candidates = set()
+    for local, read in tails:
+        for domain in KNOWN_DOMAINS:
+            budget = max(1, len(domain) // 4)
+            if abs(len(read) - len(domain)) <= budget and _edit(read, domain) <= budget and local:
+                candidates.add(f"{local}@{domain}")
+    best = (text, columns, score - DOMAIN_PRIOR_NATS)
+    for candidate in sorted(candidates):
+        slots = [np.array([alphabet.chars.index(c) + 1]) for c in candidate]
+        cols, cand_score = constrained_viterbi(logp, slots)
+        if cols and cand_score > best[2]:
+            best = (candidate, cols, cand_score)
+    if best[0] == text:
+        return text, columns, score
+    return best[0], best[1], best[2] + DOMAIN_PRIOR_NATS * 0.5

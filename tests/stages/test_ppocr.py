@@ -1,0 +1,81 @@
+"""The PP-OCR engine: grammar-constrained CTC decoding, accent marks, and the real network on printed cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from sheetscan.fields import FieldKind
+from sheetscan.stages.ppocr import PpocrEngine, best_path, constrained_viterbi, find_marks
+from sheetscan.stages.recognize import CELL_PX_PER_MM, CellImage
+
+
+def _logp(rows: list[dict[int, float]], width: int) -> np.ndarray:
+    """Frames of probabilities over `width` columns (0 = blank); unspecified mass goes to the blank."""
+    out = np.full((len(rows), width), 1e-6)
+    for t, row in enumerate(rows):
+        for k, p in row.items():
+            out[t, k] = p
+        out[t, 0] += max(0.0, 1 - sum(row.values()))
+    return np.log(out / out.sum(axis=1, keepdims=True))
+
+
+def test_best_path_collapses_repeats_and_blanks() -> None:
+    logp = _logp([{1: 0.9}, {1: 0.9}, {}, {1: 0.9}, {2: 0.8}], 3)
+    emitted, _ = best_path(logp)
+    assert [k for k, _, _ in emitted] == [1, 1, 2]
+
+
+def test_viterbi_spells_the_pattern_the_free_reading_misses() -> None:
+    # columns: 1 = 'O' (a letter), 2 = '0' (a digit), 3 = '7'. Free reading: "O7"; pattern wants digit, digit.
+    logp = _logp([{1: 0.7, 2: 0.25}, {}, {3: 0.9}], 4)
+    free, free_score = best_path(logp)
+    assert [k for k, _, _ in free] == [1, 3]
+    chosen, score = constrained_viterbi(logp, [np.array([2, 3]), np.array([2, 3])])
+    assert chosen == [2, 3]
+    assert score < free_score
+
+
+def test_viterbi_needs_a_blank_between_identical_labels() -> None:
+    one_peak = _logp([{2: 0.95}, {2: 0.95}], 3)
+    chosen, _ = constrained_viterbi(one_peak, [np.array([2]), np.array([2])])
+    assert chosen == []  # "00" cannot be read from one uninterrupted '0'
+    two_peaks = _logp([{2: 0.95}, {}, {2: 0.95}], 3)
+    assert constrained_viterbi(two_peaks, [np.array([2]), np.array([2])])[0] == [2, 2]
+
+
+def test_accent_mark_above_a_letter_is_found() -> None:
+    ink = np.zeros((48, 60), bool)
+    ink[14:44, 10:14] = ink[14:17, 10:30] = ink[28:31, 10:26] = ink[41:44, 10:30] = True  # an E
+    ink[4:10, 18:24] = np.eye(6, dtype=bool)[::-1]  # a small stroke rising to the right, above it
+    [mark] = find_marks(ink)
+    assert mark.above and mark.shape == "acute" and 16 <= mark.x0 <= 20
+
+
+def _printed(text: str, width_mm: float) -> np.ndarray:
+    image = Image.new("L", (int(width_mm * CELL_PX_PER_MM), int(11 * CELL_PX_PER_MM)), 255)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", int(5 * CELL_PX_PER_MM))
+    ImageDraw.Draw(image).text((15, image.height // 2), text, font=font, fill=20, anchor="lm")
+    return np.asarray(image)
+
+
+@pytest.fixture(scope="module")
+def engine() -> PpocrEngine:
+    return PpocrEngine()
+
+
+def test_reads_every_kind_in_its_grammar(engine: PpocrEngine) -> None:
+    cells = [
+        CellImage(_printed("H2X 1Y4", 28), FieldKind.POSTAL_CODE),
+        CellImage(_printed("1987", 24), FieldKind.BIRTH_YEAR),
+        CellImage(_printed("HÉLÈNE CÔTÉ", 68), FieldKind.NAME),
+        CellImage(_printed("(514) 555-1234", 40), FieldKind.PHONE),
+        CellImage(_printed("marc.roy@gmail.com", 70), FieldKind.EMAIL),
+        CellImage(np.full((130, 300), 255, np.uint8), FieldKind.BIRTH_YEAR),
+    ]
+    readings = engine.read(cells)
+    assert [r.text for r in readings] == ["H2X 1Y4", "1987", "HÉLÈNE CÔTÉ", "5145551234", "marc.roy@gmail.com", ""]
+    assert all(r.confidence > 0.5 for r in readings[:5])
+    assert readings[5].confidence == 0.0
+    assert readings[0].engine == engine.name
