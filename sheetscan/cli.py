@@ -12,6 +12,7 @@ import click
 
 from sheetscan.config import load_settings
 from sheetscan.errors import SheetscanError
+from sheetscan.learn import learn_command, show_command
 from sheetscan.records import REASON_FR, ReviewReason
 from sheetscan.review.commands import review_command, reviewer_group
 from sheetscan.template import TEMPLATES_DIR, installed_templates, load_template
@@ -193,6 +194,8 @@ def evaluate_command(db_path: Path, truth: Path, as_json: bool, tradeoff: bool, 
         click.echo(format_tradeoff(report, target))
 
 
+template.add_command(learn_command)
+template.add_command(show_command)
 cli.add_command(review_command)
 cli.add_command(reviewer_group)
 

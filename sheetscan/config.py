@@ -16,16 +16,18 @@ from sheetscan.fields import FieldKind
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    engine: Literal["tesseract"] = "tesseract"
-    # A written cell whose confidence is below its kind's threshold goes to review.
+    engine: Literal["combined", "ppocr", "handprint", "tesseract"] = "combined"
+    # A written cell whose confidence is below its kind's threshold goes to review. With the combined engine,
+    # 0.5 means "both readers agree" (a disagreement scores at most 0.3): benchmarks/recognition.py measures
+    # the trade-off, and `sheetscan eval --tradeoff` shows it on any labelled batch.
     review_threshold: dict[FieldKind, float] = Field(
         default_factory=lambda: {
-            FieldKind.NAME: 0.90,
-            FieldKind.POSTAL_CODE: 0.90,
-            FieldKind.BIRTH_YEAR: 0.90,
-            FieldKind.EMAIL: 0.90,
-            FieldKind.PHONE: 0.90,
-            FieldKind.TEXT: 0.90,
+            FieldKind.NAME: 0.5,
+            FieldKind.POSTAL_CODE: 0.5,
+            FieldKind.BIRTH_YEAR: 0.5,
+            FieldKind.EMAIL: 0.5,
+            FieldKind.PHONE: 0.5,
+            FieldKind.TEXT: 0.95,
             FieldKind.SIGNATURE: 0.0,
         }
     )

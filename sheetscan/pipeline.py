@@ -19,7 +19,7 @@ from sheetscan.stages.cells import Cut, cut_cells, page_preview, png
 from sheetscan.stages.ink import Ink, is_signed, measure, paper_level
 from sheetscan.stages.load import LoadedPage, PageFailure, load_pages
 from sheetscan.stages.recognize import CellImage, Engine, Reading
-from sheetscan.stages.register import register
+from sheetscan.stages.register import fit, prepare
 from sheetscan.store import Store
 from sheetscan.template import Template
 
@@ -29,20 +29,29 @@ INK_ENGINE = "ink-v1"
 SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 
 
+def fit_score(geometry: Geometry) -> float:
+    """How well a template fits a page, to choose between installed templates: the share of its rules found,
+    its printed text's agreement (when it has text), less a penalty for the residual."""
+    return (geometry.line_support or 0.0) + (geometry.text_match or 0.0) - 0.2 * geometry.residual_mm
+
+
 def fit_template(image: LoadedPage, templates: Sequence[Template]) -> tuple[Template, Geometry]:
-    """Register the page against every installed template; keep the best fit."""
+    """Register the page against every installed template (the page is prepared once); keep the best fit.
+    A page no template fits raises NotOurForm (BlankPage when it holds no ink)."""
+    long_mm = max(max(t.page.width_mm, t.page.height_mm) for t in templates)
+    page = prepare(image.image, image.dpi, long_mm)
     fits: list[tuple[float, Template, Geometry]] = []
     errors: list[PageError] = []
     for template in templates:
         try:
-            geometry = register(image.image, template, image.dpi)
+            geometry = fit(page, template)
         except NotOurForm as exc:
             errors.append(exc)
             continue
-        fits.append((geometry.residual_mm - 0.01 * geometry.matched_points, template, geometry))
+        fits.append((fit_score(geometry), template, geometry))
     if not fits:
         raise errors[0] if len(errors) == 1 else NotOurForm("ce n'est pas une feuille de pétition connue")
-    _, template, geometry = min(fits, key=lambda f: f[0])
+    _, template, geometry = max(fits, key=lambda f: f[0])
     return template, geometry
 
 

@@ -37,10 +37,11 @@ class Geometry(_Model):
     residual_mm: float  # RMS distance between detected and fitted grid-line intersections
     matched_points: int
     dpi: float
-
-    @property
-    def doubtful(self) -> bool:
-        return self.residual_mm > 1.0
+    # Quality of the fit (absent on pages stored before they were measured):
+    max_error_mm: float | None = None  # worst matched intersection's distance from the fit
+    grid_points: int | None = None  # intersections the template has (matched_points is out of these)
+    line_support: float | None = None  # share of the template's rule length found on the page (0-1)
+    text_match: float | None = None  # printed text above the grid vs the template's (-1..1); None: not checked
 
 
 class CellReading(_Model):

@@ -10,14 +10,20 @@ from PIL import Image, ImageDraw, ImageFont
 from sheetscan.errors import ConfigError
 from sheetscan.template import Template, TextBlock
 
-FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu")]
+FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation")]
+# Printed-font families a blank sheet can be drawn with (regular, bold); the sheets we print use "dejavu".
+FAMILIES: dict[str, tuple[str, str]] = {
+    "dejavu": ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+    "liberation-serif": ("LiberationSerif-Regular.ttf", "LiberationSerif-Bold.ttf"),
+    "liberation-narrow": ("LiberationSansNarrow-Regular.ttf", "LiberationSansNarrow-Bold.ttf"),
+}
 MM_PER_INCH = 25.4
 PT_PER_MM = 72 / MM_PER_INCH
 
 
 @lru_cache(maxsize=64)
-def _font(size_px: int, bold: bool) -> ImageFont.FreeTypeFont:
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+def _font(size_px: int, bold: bool, family: str = "dejavu") -> ImageFont.FreeTypeFont:
+    name = FAMILIES[family][1 if bold else 0]
     for d in FONT_DIRS:
         if (d / name).exists():
             return ImageFont.truetype(str(d / name), size_px)
@@ -39,9 +45,9 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, wi
     return lines
 
 
-def _draw_text(draw: ImageDraw.ImageDraw, block: TextBlock, px: float) -> None:
+def _draw_text(draw: ImageDraw.ImageDraw, block: TextBlock, px: float, family: str = "dejavu") -> None:
     size = max(6, round(block.size_pt / PT_PER_MM * px))
-    font = _font(size, block.bold)
+    font = _font(size, block.bold, family)
     x0, y = block.x_mm * px, block.y_mm * px
     for line in _wrap(draw, block.text, font, block.width_mm * px):
         x = x0
@@ -51,14 +57,14 @@ def _draw_text(draw: ImageDraw.ImageDraw, block: TextBlock, px: float) -> None:
         y += size * 1.2
 
 
-def render_blank(template: Template, dpi: int = 300) -> Image.Image:
-    """The blank sheet as a greyscale image at `dpi`."""
+def render_blank(template: Template, dpi: int = 300, family: str = "dejavu") -> Image.Image:
+    """The blank sheet as a greyscale image at `dpi`; `family` (a key of FAMILIES) is the printed font."""
     px = dpi / MM_PER_INCH
     size = (round(template.page.width_mm * px), round(template.page.height_mm * px))
     image = Image.new("L", size, 255)
     draw = ImageDraw.Draw(image)
     for block in template.texts:
-        _draw_text(draw, block, px)
+        _draw_text(draw, block, px, family)
 
     g = template.grid
     line = max(1, round(g.line_width_mm * px))
@@ -73,15 +79,15 @@ def render_blank(template: Template, dpi: int = 300) -> Image.Image:
             text=col.label, x_mm=xs[i] + pad, y_mm=ys[0] + pad, width_mm=col.width_mm - 2 * pad,
             size_pt=g.header_size_pt, bold=True, align="center",
         )
-        _draw_text(draw, header, px)
-    number_font = _font(round(9 / PT_PER_MM * px), False)
+        _draw_text(draw, header, px, family)
+    number_font = _font(round(9 / PT_PER_MM * px), False, family)
     for row in range(1, g.rows + 1):
         y = (ys[row] + g.row_height_mm / 2) * px
         draw.text(((xs[0] + xs[1]) / 2 * px, y), str(row), font=number_font, fill=0, anchor="mm")
 
     for box in template.sender:
         label = TextBlock(text=box.label, x_mm=box.x_mm, y_mm=box.y_mm - 5, width_mm=box.width_mm, size_pt=9)
-        _draw_text(draw, label, px)
+        _draw_text(draw, label, px, family)
         draw.rectangle(
             [box.x_mm * px, box.y_mm * px, (box.x_mm + box.width_mm) * px, (box.y_mm + box.height_mm) * px],
             outline=0, width=line,

@@ -60,7 +60,7 @@ def test_rows_cells_and_review_reasons(page_png: Path, template: Template) -> No
 
 def test_low_confidence_and_invalid_values_are_queued(page_png: Path, template: Template) -> None:
     texts = dict(TEXTS, postal_code="D2X 1Y4")
-    result = read_page(_loaded(page_png), [template], FakeEngine(texts, confidence=0.5), Settings())
+    result = read_page(_loaded(page_png), [template], FakeEngine(texts, confidence=0.3), Settings())
     row1 = {c.field: c for c in result.rows[0].cells}
     assert row1["postal_code"].review_reason is ReviewReason.INVALID
     assert row1["postal_code"].value is None and row1["postal_code"].error

@@ -242,10 +242,11 @@ def prepare(image: np.ndarray) -> _Line | None:
     scale = HEIGHT / crop.shape[0]
     width = max(STRIDE * 2, int(round(crop.shape[1] * scale)))
     line = cv2.resize(crop, (width, HEIGHT), interpolation=cv2.INTER_AREA)
-    cols = (cv2.resize(ink[y0:y1, x0:x1].astype(np.uint8), (width, HEIGHT), interpolation=cv2.INTER_AREA) > 0).any(0)
+    small_ink = cv2.resize(ink[y0:y1, x0:x1].astype(np.uint8), (width, HEIGHT), interpolation=cv2.INTER_AREA)
+    cols = [bool(v) for v in np.asarray(small_ink > 0).any(axis=0).ravel()]
     runs: list[tuple[int, int]] = []
     run_start = None
-    for x, has_ink in enumerate([*cols.tolist(), True]):
+    for x, has_ink in enumerate([*cols, True]):
         if not has_ink and run_start is None:
             run_start = x
         elif has_ink and run_start is not None:
@@ -369,7 +370,7 @@ class PpocrEngine:
 
     def read(self, cells: Sequence[CellImage]) -> list[Reading]:
         empty = Reading("", 0.0, self.name)
-        lines = [prepare(c.image) if c.kind in self.alphabets else None for c in cells]
+        lines = [prepare(c.image) if c.kind in self.alphabets or c.kind is FieldKind.TEXT else None for c in cells]
         todo = [i for i, line in enumerate(lines) if line is not None]
         readings = [empty] * len(cells)
         try:
@@ -385,6 +386,10 @@ class PpocrEngine:
 
     def decode(self, kind: FieldKind, probs: np.ndarray, gaps: list[tuple[int, int]],
                marks: Sequence[Mark] = ()) -> tuple[str, float]:
+        if kind is FieldKind.TEXT:  # free text (a group's name): whatever the network reads
+            emitted, _ = best_path(np.log(np.maximum(probs, 1e-12)))
+            text = "".join(self.classes[k] for k, _, _ in emitted).strip()
+            return text, round(_peaks(probs, [k for k, _, _ in emitted]), 4) if text else 0.0
         alphabet = self.alphabets[kind]
         folded = alphabet.fold(probs)
         logp = np.log(np.maximum(folded, 1e-12))

@@ -150,12 +150,14 @@ class Store:
         try:
             cur = self.conn.execute(
                 "INSERT INTO pages (batch_id, source, page, content_hash, template, orientation_deg, skew_deg,"
-                " residual_mm, matched_points, dpi, homography, page_jpeg, ingested_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " residual_mm, matched_points, dpi, homography, page_jpeg, ingested_at,"
+                " max_error_mm, grid_points, line_support, text_match)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     batch_id, result.source, result.page, result.content_hash, result.template,
                     g.orientation_deg, g.skew_deg, g.residual_mm, g.matched_points, g.dpi,
                     json.dumps(g.homography), result.page_jpeg, now(),
+                    g.max_error_mm, g.grid_points, g.line_support, g.text_match,
                 ),
             )
             page_id = int(cur.lastrowid or 0)

@@ -79,3 +79,8 @@ def test_reads_every_kind_in_its_grammar(engine: PpocrEngine) -> None:
     assert all(r.confidence > 0.5 for r in readings[:5])
     assert readings[5].confidence == 0.0
     assert readings[0].engine == engine.name
+
+
+def test_free_text_is_read_unconstrained(engine: PpocrEngine) -> None:
+    [reading] = engine.read([CellImage(_printed("Groupe 12 Villeray", 69), FieldKind.TEXT)])
+    assert reading.text == "Groupe 12 Villeray" and reading.confidence > 0.5

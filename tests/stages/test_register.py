@@ -99,3 +99,96 @@ def test_match_lines_ignores_outliers() -> None:
     assert fit.count == 5
     assert fit.scale == pytest.approx(4.0, abs=0.01)
     assert fit.offset == pytest.approx(12.0, abs=0.1)
+
+
+# -- hard cases from the test bench (sheetscan.synth.degrade), checked against the scan's truth transform ----------
+def _bench_scan(template: Template, page: np.ndarray, dpi: int = 150, skew: float = 2.0, margin_mm: float = 0.0,
+                page_dpi: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    from sheetscan.synth import degrade
+    from sheetscan.synth.scan import ScanParams, scan_page
+
+    rgb = cv2.cvtColor(page, cv2.COLOR_GRAY2RGB) if page.ndim == 2 else page
+    rgb, margin = degrade.pad(rgb, page_dpi, margin_mm) if margin_mm else (rgb, 0.0)
+    size = (template.page.width_mm + 2 * margin, template.page.height_mm + 2 * margin)
+    params = ScanParams(dpi=dpi, skew_deg=skew, shift_mm=(1.0, -2.0), scale=1.0, corner_mm=((0.0, 0.0),) * 4,
+                        upside_down=False, mode="grey", paper=(245, 245, 245), blur_sigma=0.6, noise_sigma=3.0,
+                        jpeg_quality=None)
+    result = scan_page(rgb, page_dpi, size, params, seed=3)
+    truth = result.transform @ np.array([[1, 0, margin], [0, 1, margin], [0, 0, 1]], dtype=np.float64)
+    return np.asarray(result.image.convert("L")), truth
+
+
+def _worst_mm(template: Template, geometry_h: list[list[float]], truth: np.ndarray, dpi: int) -> float:
+    pts = np.array([[(x, y) for x in template.column_xs for y in template.row_ys]], dtype=np.float64)
+    a = cv2.perspectiveTransform(pts, np.array(geometry_h))[0]
+    b = cv2.perspectiveTransform(pts, truth)[0]
+    return float(np.max(np.linalg.norm(a - b, axis=1)) / (dpi / 25.4))
+
+
+def test_landscape_scan_with_large_skew(template: Template, blank_200: np.ndarray) -> None:
+    from sheetscan.synth import degrade
+
+    scan, truth = _bench_scan(template, blank_200, skew=-9.0, margin_mm=25)
+    scan, truth = degrade.quarter_turns(scan, truth, 3)
+    geometry = register(scan, template, 150)
+    assert geometry.orientation_deg == 90
+    assert _worst_mm(template, geometry.homography, truth, 150) < 1.0
+    assert geometry.line_support is not None and geometry.line_support > 0.9
+
+
+@pytest.mark.parametrize("hurt", ["crease", "stain", "cut"])
+def test_crease_stain_and_cut_edge(template: Template, blank_200: np.ndarray, hurt: str) -> None:
+    from sheetscan.synth import degrade
+
+    page = cv2.cvtColor(blank_200, cv2.COLOR_GRAY2RGB)
+    if hurt == "crease":
+        page = degrade.crease(page, 200, template.row_ys[6] + 4, 0.8, darkness=140)
+    if hurt == "stain":
+        page = degrade.stain(page, 200, (template.column_xs[-1], template.row_ys[-1]), 25, np.random.default_rng(2))
+    scan, truth = _bench_scan(template, page)
+    if hurt == "cut":
+        scan, truth = degrade.cut_edge(scan, truth, "right", 0.05)
+    geometry = register(scan, template, 150 if hurt != "cut" else None)
+    assert _worst_mm(template, geometry.homography, truth, 150) < 1.0
+    assert geometry.residual_mm < 0.5
+
+
+def test_600_dpi_scan(template: Template) -> None:
+    from sheetscan.render import render_blank
+
+    page = np.asarray(render_blank(template, 100))
+    scan, truth = _bench_scan(template, page, dpi=600, page_dpi=100, skew=-1.0)
+    geometry = register(scan, template, 600)
+    assert geometry.dpi == pytest.approx(600, rel=0.02)
+    assert _worst_mm(template, geometry.homography, truth, 600) < 1.0
+
+
+def test_a_different_petition_form_is_not_our_form(template: Template) -> None:
+    """Another petition's grid (other columns, rows) and, separately, our grid under another petition's text."""
+    from sheetscan.render import render_blank
+    from sheetscan.template import Column
+
+    columns = [Column(key="row_number", label="No", width_mm=10),
+               Column(key="name", label="Nom", kind="name", width_mm=60),
+               Column(key="address", label="Adresse", kind="text", width_mm=80),
+               Column(key="city", label="Ville", kind="text", width_mm=40),
+               Column(key="signature", label="Signature", kind="signature", width_mm=59.4)]
+    data = template.model_dump()
+    grid = {**data["grid"], "columns": [c.model_dump() for c in columns], "rows": 20, "row_height_mm": 10.0}
+    other_grid = Template.model_validate({**data, "grid": grid})
+    texts = [{**b, "text": "POUR UN PARC AU BOUT DE LA RUE, MAINTENANT!"} if i == 0 else b
+             for i, b in enumerate(data["texts"])]
+    retitled = Template.model_validate({**data, "texts": texts})
+    for other in (other_grid, retitled):
+        scan, _ = _bench_scan(template, np.asarray(render_blank(other, 200)))
+        with pytest.raises(NotOurForm, match="formulaire"):
+            register(scan, template, 150)
+
+
+def test_the_fit_reports_its_quality(template: Template, blank_200: np.ndarray) -> None:
+    scan, _ = _bench_scan(template, blank_200)
+    geometry = register(scan, template, 150)
+    assert geometry.grid_points == len(template.column_xs) * len(template.row_ys)
+    assert geometry.matched_points >= 0.9 * geometry.grid_points
+    assert geometry.max_error_mm is not None and geometry.max_error_mm < 0.6
+    assert geometry.text_match is not None and geometry.text_match > 0.4
