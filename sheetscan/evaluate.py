@@ -9,20 +9,10 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sheetscan.fields import FieldInvalid, FieldKind, validate
+from sheetscan.fields import FieldInvalid, FieldKind, edit_distance, validate
 from sheetscan.store.db import Store, StoredCell
 
 ACCEPTED = ("auto", "confirmed", "corrected", "blank", "illegible")
-
-
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 @dataclass

@@ -148,6 +148,17 @@ def validate(kind: FieldKind, raw: str) -> str:
     return _NORMALISERS[kind](raw)
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions each cost one."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
 def is_valid(kind: FieldKind, raw: str) -> bool:
     try:
         validate(kind, raw)

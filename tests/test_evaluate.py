@@ -9,7 +9,8 @@ import cv2
 import pytest
 
 from sheetscan.config import Settings
-from sheetscan.evaluate import edit_distance, evaluate, format_report
+from sheetscan.evaluate import evaluate, format_report
+from sheetscan.fields import edit_distance
 from sheetscan.pipeline import ingest
 from sheetscan.store import Store
 from sheetscan.template import Template

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from sheetscan.errors import ConfigError
-from sheetscan.fields import NAME_LETTERS, POSTAL_FIRST, POSTAL_OTHER, FieldKind
+from sheetscan.fields import NAME_LETTERS, POSTAL_FIRST, POSTAL_OTHER, FieldKind, edit_distance
 from sheetscan.stages.recognize import CellImage, Reading
 
 MODEL_FILE = "PP-OCRv6_rec_small.onnx"
@@ -448,16 +448,6 @@ def _spaced(chars: list[str], emitted: list[tuple[int, int, int]], gaps: list[tu
     return chars
 
 
-def _edit(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
 def _email(text: str, columns: list[int], score: float, alphabet: Alphabet,
            logp: np.ndarray) -> tuple[str, list[int], float]:
     """Re-score the reading with its domain replaced by a near known domain; keep the best within the prior."""
@@ -470,7 +460,7 @@ def _email(text: str, columns: list[int], score: float, alphabet: Alphabet,
     for local, read in tails:
         for domain in KNOWN_DOMAINS:
             budget = max(1, len(domain) // 4)
-            if abs(len(read) - len(domain)) <= budget and _edit(read, domain) <= budget and local:
+            if abs(len(read) - len(domain)) <= budget and edit_distance(read, domain) <= budget and local:
                 candidates.add(f"{local}@{domain}")
     best = (text, columns, score - DOMAIN_PRIOR_NATS)
     for candidate in sorted(candidates):
