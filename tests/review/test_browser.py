@@ -115,6 +115,8 @@ def browser() -> Iterator[object]:
 def sign_in(page: object, url: str, username: str, password: str) -> None:
     """Keyboard only: the user-name box has the focus on arrival."""
     page.goto(url + "/review")  # type: ignore[attr-defined]
+    # autofocus lands once the page has settled; typing before that would lose keys
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")  # type: ignore[attr-defined]
     page.keyboard.type(username)  # type: ignore[attr-defined]
     page.keyboard.press("Tab")  # type: ignore[attr-defined]
     page.keyboard.type(password)  # type: ignore[attr-defined]
@@ -124,7 +126,9 @@ def sign_in(page: object, url: str, username: str, password: str) -> None:
 
 
 def current_id(page: object) -> int:
-    return int(page.text_content("#cell-id"))  # type: ignore[attr-defined]
+    found = page.query_selector("#cell-id")  # type: ignore[attr-defined]
+    assert found is not None, page.text_content("body")  # type: ignore[attr-defined]
+    return int(found.text_content())
 
 
 def press(page: object, *keys: str) -> None:
