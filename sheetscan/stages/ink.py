@@ -12,6 +12,8 @@ from sheetscan.stages.recognize import CELL_PX_PER_MM
 SPECK_MM2 = 0.08  # components smaller than this are scanner noise
 MIN_STROKE_MM2 = 1.5  # a written cell has at least one component this large
 MIN_INK_SHARE = 0.003
+MIN_TOTAL_MM2 = 3.0  # ... or several smaller strokes adding up to this (thin pens break letters apart)
+STROKE_MM2 = 0.3
 SIGNATURE_MIN_WIDTH_MM = 6.0
 SIGNATURE_MIN_HEIGHT_MM = 2.0
 
@@ -40,8 +42,11 @@ def measure(interior: np.ndarray, paper: float) -> Ink:
     clean_mask = keep[labels]
     cleaned = np.where(clean_mask, interior, 255).astype(np.uint8)
     share = float(clean_mask.mean())
-    largest = int(stats[1:, cv2.CC_STAT_AREA].max()) if count > 1 else 0
-    written = share >= MIN_INK_SHARE and largest >= MIN_STROKE_MM2 * px2
+    areas = stats[1:, cv2.CC_STAT_AREA][keep[1:]] / px2
+    strokes = areas[areas >= STROKE_MM2]
+    written = share >= MIN_INK_SHARE and (
+        bool(areas.size and areas.max() >= MIN_STROKE_MM2) or (len(strokes) >= 3 and strokes.sum() >= MIN_TOTAL_MM2)
+    )
     if clean_mask.any():
         ys, xs = np.nonzero(clean_mask)
         extent = ((xs.max() - xs.min() + 1) / CELL_PX_PER_MM, (ys.max() - ys.min() + 1) / CELL_PX_PER_MM)

@@ -42,3 +42,12 @@ def test_scribble_is_a_signature_but_dot_and_flat_line_are_not() -> None:
     line = _cell()
     cv2.line(line, (10, 60), (460, 64), 20, 4)
     assert not is_signed(measure(line, 245))
+
+
+def test_thin_broken_writing_is_written() -> None:
+    cell = _cell()
+    for i in range(8):  # eight short thin strokes, none large alone: a fine pen's small letters
+        x = 30 + 50 * i
+        cv2.line(cell, (x, 50), (x + 10, 85), 40, 2)
+    ink = measure(cell, 245)
+    assert ink.written
