@@ -9,8 +9,9 @@ treated as gaps) and then:
   (letter-digit-letter digit-letter-digit with the letters Canada Post uses; four digits 19xx/20xx; ten
   digits, or eleven starting with 1, with a plausible area code and exchange);
 - name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink.
-Confidence = (probability of the least certain character) x (how much of the unconstrained best path's
-probability the constrained reading keeps): a reading the network itself would not have produced scores low.
+Confidence = (the smallest margin of a character over its best rival where it is strongest) x (probability of
+the least certain character) x (how much of the unconstrained best path's probability the constrained reading
+keeps): a reading the network hesitated over, or would not have produced itself, scores low.
 """
 
 from __future__ import annotations
@@ -205,6 +206,18 @@ def best_path(logp: np.ndarray) -> tuple[list[tuple[int, int, int]], float]:
     return out, float(logp[np.arange(len(idx)), idx].sum())
 
 
+def margin(folded: np.ndarray, column: int, frames: slice, rivals: np.ndarray) -> float:
+    """How clearly `column` beats its best rival where it is strongest: p / (p + p_rival), 0.5 for a tie."""
+    window = folded[frames]
+    if window.size == 0:
+        return 0.0
+    t = int(np.argmax(window[:, column]))
+    p = float(window[t, column])
+    others = [r for r in rivals.tolist() if r != column]
+    rival = float(window[t, others].max()) if others else 0.0
+    return p / (p + rival) if p + rival > 0 else 0.0
+
+
 def _peaks(probs: np.ndarray, chosen: list[int]) -> float:
     """Probability of the least certain chosen character, at its best frame."""
     if not chosen:
@@ -394,8 +407,10 @@ class PpocrEngine:
         folded = alphabet.fold(probs)
         logp = np.log(np.maximum(folded, 1e-12))
         free = float(np.log(np.maximum(probs.max(axis=1), 1e-12)).sum())
+        everything = np.arange(1, folded.shape[1])
         if kind in (FieldKind.NAME, FieldKind.EMAIL):
             emitted, score = best_path(logp)
+            margins = [margin(folded, k, slice(f0, f1 + 1), everything) for k, f0, f1 in emitted]
             chars = [alphabet.chars[k - 1] for k, _, _ in emitted]
             if kind is FieldKind.NAME:
                 chars = restore_accents(chars, emitted, list(marks))
@@ -403,15 +418,20 @@ class PpocrEngine:
             text = "".join(chars)
             columns = [k for k, _, _ in emitted]
             if kind is FieldKind.EMAIL:
+                read = text
                 text, columns, score = _email(text, columns, score, alphabet, logp)
+                if text != read:
+                    margins = [margin(folded, c, slice(None), everything) for c in columns]
         else:
-            text, columns, score = self._pattern(kind, alphabet, logp)
+            text, columns, score, slots = self._pattern(kind, alphabet, logp)
+            margins = [margin(folded, c, slice(None), slot) for c, slot in zip(columns, slots, strict=True)]
         if not columns:
             return "", 0.0
         keep = math.exp(min(0.0, score - free))
-        return text, round(_peaks(folded, columns) * keep, 4)
+        return text, round(min(margins) * _peaks(folded, columns) * keep, 4)
 
-    def _pattern(self, kind: FieldKind, alphabet: Alphabet, logp: np.ndarray) -> tuple[str, list[int], float]:
+    def _pattern(self, kind: FieldKind, alphabet: Alphabet,
+                 logp: np.ndarray) -> tuple[str, list[int], float, list[np.ndarray]]:
         ix = lambda allowed: _indexes(alphabet, allowed)  # noqa: E731
         if kind is FieldKind.POSTAL_CODE:
             first, other, digit = ix(POSTAL_FIRST), ix(POSTAL_OTHER), ix(DIGITS)
@@ -422,15 +442,15 @@ class PpocrEngine:
             d, nz = ix(DIGITS), ix("23456789")
             ten = [nz, d, d, nz, d, d, d, d, d, d]
             options = [ten, [ix("1"), *ten]]
-        best: tuple[str, list[int], float] = ("", [], NEG)
+        best: tuple[str, list[int], float, list[np.ndarray]] = ("", [], NEG, [])
         for slots in options:
             columns, score = constrained_viterbi(logp, slots)
             if columns and score > best[2]:
-                best = ("".join(alphabet.chars[c - 1] for c in columns), columns, score)
+                best = ("".join(alphabet.chars[c - 1] for c in columns), columns, score, slots)
         text = best[0]
         if kind is FieldKind.POSTAL_CODE and len(text) == 6:
             text = f"{text[:3]} {text[3:]}"
-        return text, best[1], best[2]
+        return text, best[1], best[2], best[3]
 
 
 def _spaced(chars: list[str], emitted: list[tuple[int, int, int]], gaps: list[tuple[int, int]]) -> list[str]:
