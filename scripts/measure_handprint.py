@@ -21,8 +21,8 @@ import numpy as np
 from PIL import Image
 
 from sheetscan.fields import POSTAL_FIRST, POSTAL_OTHER, FieldKind, is_valid, validate
-from sheetscan.stages.handprint import HandprintEngine
-from sheetscan.stages.recognize import CellImage
+from sheetscan.stages.engines import make_engine
+from sheetscan.stages.recognize import CellImage, Engine
 from sheetscan.synth.glyph_cells import Glyph, Item, compose_cell
 
 FIXTURE = _emnist.REPO_ROOT / "tests" / "fixtures" / "emnist_heldout_sample"
@@ -115,7 +115,7 @@ KINDS: dict[FieldKind, Callable[[Pool, np.random.Generator], tuple[list[Item], s
 }
 
 
-def measure(engine: HandprintEngine, pool: Pool, n: int, seed: int, pen_px: int) -> None:
+def measure(engine: Engine, pool: Pool, n: int, seed: int, pen_px: int, threshold: float) -> None:
     for kind, make in KINDS.items():
         if kind == FieldKind.EMAIL and "a" not in pool:
             continue  # the fixture holds no lowercase letters
@@ -129,11 +129,13 @@ def measure(engine: HandprintEngine, pool: Pool, n: int, seed: int, pen_px: int)
         readings = engine.read(cells)
         per_cell = (time.perf_counter() - started) / n
         right = [is_valid(kind, r.text) and validate(kind, r.text) == t for r, t in zip(readings, truths, strict=True)]
+        accepted = [ok for r, ok in zip(readings, right, strict=True) if r.confidence >= threshold]
         conf_ok = [r.confidence for r, ok in zip(readings, right, strict=True) if ok]
         conf_bad = [r.confidence for r, ok in zip(readings, right, strict=True) if not ok]
         print(
             f"{kind.value:12s} pen {pen_px:+d}: exact {np.mean(right):6.1%} ({sum(right)}/{n}), "
             f"mean conf right {np.mean(conf_ok) if conf_ok else 0:.2f} wrong {np.mean(conf_bad) if conf_bad else 0:.2f}"
+            f", accepted at {threshold:.2f}: {len(accepted) / n:.0%} with {accepted.count(False)} wrong"
             f", {per_cell * 1000:.1f} ms/cell"
         )
 
@@ -144,12 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fixture", action="store_true", help="use the committed test fixture's tiles")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--engine", default="handprint", help="combined, ppocr, handprint or tesseract")
+    parser.add_argument("--threshold", type=float, default=0.5, help="review threshold to report")
+    parser.add_argument("--pens", default="0,-2,3", help="pen weights to try (pixels)")
     args = parser.parse_args(argv)
     pool = load_pool(None if args.fixture else args.data)
-    engine = HandprintEngine()
-    engine.classify(np.zeros((1, 28, 28), np.float32))  # load the model outside the timings
-    for pen in (0, -2, 3):
-        measure(engine, pool, args.n, args.seed, pen)
+    engine = make_engine(args.engine)
+    print(f"engine {engine.name}")
+    for pen in (int(p) for p in args.pens.split(",")):
+        measure(engine, pool, args.n, args.seed, pen, args.threshold)
 
     rng = np.random.default_rng(args.seed + 1)
     sheet = []
