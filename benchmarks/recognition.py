@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sheetscan.config import Settings
 from sheetscan.evaluate import Report, calibrate, evaluate, tradeoff
+from sheetscan.fields import FieldKind
 from sheetscan.pipeline import ingest
 from sheetscan.stages.engines import make_engine
 from sheetscan.stages.recognize import CellImage, Engine, Reading
@@ -89,11 +90,14 @@ def main() -> None:
         threshold = calibrate([r for r in calib.machine if r.kind == kind], args.target)
         readings = [r for r in test.machine if r.kind == kind]
         [point] = tradeoff(readings, [threshold])
+        [default] = tradeoff(readings, [Settings().threshold(FieldKind(kind))])
         score = test.kinds.get(kind)
         d = score.as_dict() if score else {}
         rows[kind] = {
             "cells": len(readings), "exact": d.get("exact_rate", 0.0), "blank_written": d.get("presence_rate", 0.0),
             "threshold": threshold, "accepted": point.accepted, "residual": point.residual,
+            "default_threshold": default.threshold, "default_accepted": default.accepted,
+            "default_residual": default.residual,
         }
     written = sum(r["cells"] for r in rows.values())
     accepted = sum(r["accepted"] * r["cells"] for r in rows.values()) / written if written else 0.0
@@ -110,10 +114,12 @@ def main() -> None:
         print(json.dumps(result, indent=1))
         return
     print(f"Recognition — engine {engine.name}, {args.sheets} test sheets in held-out fonts {HELD_OUT_FONTS}")
-    print(f"{'field':<12}{'cells':>7}{'exact':>8}{'blank/wr':>10}{'threshold':>11}{'accepted':>10}{'residual':>10}")
+    print(f"{'':<34}{'calibrated threshold':^31}{'default threshold':^31}")
+    print(f"{'field':<12}{'cells':>7}{'exact':>7}{'blank/wr':>9}" + f"{'thr':>9}{'accepted':>11}{'residual':>11}" * 2)
     for kind, r in rows.items():
-        print(f"{kind:<12}{r['cells']:>7}{r['exact']:>8.1%}{r['blank_written']:>10.2%}{r['threshold']:>11.3f}"
-              f"{r['accepted']:>10.1%}{r['residual']:>10.2%}")
+        print(f"{kind:<12}{r['cells']:>7}{r['exact']:>7.1%}{r['blank_written']:>9.2%}"
+              f"{r['threshold']:>9.3f}{r['accepted']:>11.1%}{r['residual']:>11.2%}"
+              f"{r['default_threshold']:>9.3f}{r['default_accepted']:>11.1%}{r['default_residual']:>11.2%}")
     print(f"signed/unsigned {result['signed']:.2%}; accepted overall {accepted:.1%}; "
           f"recognition CPU {per_sheet:.2f} s/sheet")
     print(f"Thresholds chosen on {args.calibration_sheets} calibration sheets (95 % bound <= {args.target:.1%}):")
