@@ -16,6 +16,7 @@ keeps): a reading the network hesitated over, or would not have produced itself,
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import unicodedata
 from collections.abc import Sequence
@@ -52,11 +53,10 @@ SEPARATORS = " -.()/,_–"
 
 
 def model_path() -> Path:
-    try:
-        import rapidocr
-    except ImportError:
-        raise ConfigError("le paquet Python « rapidocr » manque : lancez « make setup »") from None
-    path = Path(rapidocr.__file__).parent / "models" / MODEL_FILE
+    spec = importlib.util.find_spec("rapidocr")  # located, not imported: we only need its data file
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("le paquet Python « rapidocr » manque : lancez « make setup »")
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / MODEL_FILE
     if not path.exists():
         raise ConfigError(f"modèle de lecture introuvable : {MODEL_FILE} (réinstallez rapidocr)")
     return path
