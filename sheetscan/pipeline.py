@@ -39,20 +39,26 @@ def fit_template(image: LoadedPage, templates: Sequence[Template]) -> tuple[Temp
     """Register the page against every installed template (the page is prepared once); keep the best fit.
     A page no template fits raises NotOurForm (BlankPage when it holds no ink)."""
     long_mm = max(max(t.page.width_mm, t.page.height_mm) for t in templates)
-    page = prepare(image.image, image.dpi, long_mm)
-    fits: list[tuple[float, Template, Geometry]] = []
+    # A file's declared resolution can lie (a multi-page TIFF with one dpi for all, a scanner's 72 dpi
+    # default): when nothing fits with it, try again measuring the scale from the page alone.
+    hints = [image.dpi, None] if image.dpi else [None]
     errors: list[PageError] = []
-    for template in templates:
-        try:
-            geometry = fit(page, template)
-        except NotOurForm as exc:
-            errors.append(exc)
-            continue
-        fits.append((fit_score(geometry), template, geometry))
-    if not fits:
-        raise errors[0] if len(errors) == 1 else NotOurForm("ce n'est pas une feuille de pétition connue")
-    _, template, geometry = max(fits, key=lambda f: f[0])
-    return template, geometry
+    for dpi in hints:
+        page = prepare(image.image, dpi, long_mm)
+        fits: list[tuple[float, Template, Geometry]] = []
+        for template in templates:
+            try:
+                geometry = fit(page, template)
+            except NotOurForm as exc:
+                errors.append(exc)
+                continue
+            fits.append((fit_score(geometry), template, geometry))
+        if fits:
+            _, template, geometry = max(fits, key=lambda f: f[0])
+            return template, geometry
+    if len(templates) == 1:
+        raise errors[-1]
+    raise NotOurForm("ce n'est pas une feuille de pétition connue")
 
 
 def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, geometry: Geometry,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from pathlib import Path
 
@@ -44,3 +45,16 @@ def test_sample_page_matches_golden_export(tmp_path: Path) -> None:
     want_rows = list(csv.DictReader(io.StringIO(want), delimiter=";"))
     assert [{k: r[k] for k in STABLE} for r in got_rows] == [{k: r[k] for k in STABLE} for r in want_rows]
     assert got == want
+
+
+def test_every_sample_page_is_read_and_scored(tmp_path: Path) -> None:
+    db = tmp_path / "all.db"
+    runner = CliRunner()
+    ingest = runner.invoke(cli, ["ingest", str(ROOT / "samples"), "--db", str(db)])
+    assert ingest.exit_code == 0, ingest.output
+    assert "7 page(s) lue(s)" in ingest.output and "0 en échec" in ingest.output
+    scored = runner.invoke(cli, ["eval", "--db", str(db), "--truth", str(ROOT / "samples"), "--json"])
+    report = json.loads(scored.output)
+    assert report["pages_found"] == report["pages_truth"] == 7
+    assert report["signed_rate"] > 0.95
+    assert report["kinds"]["birth_year"]["exact_rate"] > 0.8  # a floor that catches a broken reader, not a target

@@ -96,3 +96,11 @@ def test_an_engine_crash_fails_one_page_not_the_batch(page_png: Path, tmp_path: 
         assert store.counts()["pages"] == 0
         again = ingest([page_png], store, [template], FakeEngine(TEXTS), Settings())
         assert [o.status for o in again.outcomes] == ["ok"]
+
+
+def test_a_wrong_declared_dpi_is_not_trusted(page_png: Path, template: Template) -> None:
+    page = _loaded(page_png)
+    lying = LoadedPage(page.source, 1, page.image, 72.0, "hash-2")  # a scanner's default, not the truth
+    result = read_page(lying, [template], FakeEngine(TEXTS), Settings())
+    assert result.geometry.dpi == pytest.approx(200, abs=5)
+    assert [r.number for r in result.rows if not r.empty] == [1, 2, 4]
