@@ -379,7 +379,7 @@ def summarise(outcomes: list[Outcome]) -> dict[str, dict[str, float | int | None
             if forms else None,
             "median_mm": round(statistics.median(errors), 3) if errors else None,
             "worst_mm": round(max(errors), 3) if errors else None,
-            "cpu_s_per_page": round(statistics.mean(o.cpu_s for o in items), 3),
+            "cpu_s_per_page": round(statistics.mean(o.cpu_s for o in items), 3) if items else None,
             "non_form_registered": sum(o.registered for o in items if not o.form),
             "template_right_pct": round(100 * sum(o.right_template for o in forms) / len(forms), 1) if forms else None,
         }
