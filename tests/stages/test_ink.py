@@ -51,3 +51,16 @@ def test_thin_broken_writing_is_written() -> None:
         cv2.line(cell, (x, 50), (x + 10, 85), 40, 2)
     ink = measure(cell, 245)
     assert ink.written
+
+
+def test_light_pen_and_dotted_black_and_white_strokes_are_written() -> None:
+    light = _cell()
+    cv2.putText(light, "abc@def.com", (20, 90), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 165, 2)  # light grey ink
+    assert measure(light, 245).written
+    dotted = _cell()
+    cv2.putText(dotted, "abc@def.com", (20, 90), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 0, 2)
+    dotted[:, ::3] = 245  # a thin stroke thresholded by a scanner: broken every few pixels
+    dotted[::3, :] = 245
+    ink = measure(dotted, 245)
+    assert ink.written
+    assert (ink.cleaned < 128).sum() > 0.5 * (dotted < 128).sum()  # the dots are kept for the reader
