@@ -36,7 +36,8 @@ def fit_score(geometry: Geometry) -> float:
 
 
 def fit_template(image: LoadedPage, templates: Sequence[Template]) -> tuple[Template, Geometry]:
-    """Register the page against every installed template (the page is prepared once); keep the best fit.
+    """Register the page against every installed template (the page is prepared once per dpi guess); keep the
+    best fit.
     A page no template fits raises NotOurForm (BlankPage when it holds no ink)."""
     long_mm = max(max(t.page.width_mm, t.page.height_mm) for t in templates)
     # A file's declared resolution can lie (a multi-page TIFF with one dpi for all, a scanner's 72 dpi
