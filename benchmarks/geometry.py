@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from sheetscan.config import Settings
 from sheetscan.errors import PageError
 from sheetscan.pipeline import fit_template
 from sheetscan.records import Geometry
@@ -356,6 +357,9 @@ def run_case(case: Case) -> Outcome:
                        time.process_time() - started, None, exc.message)
     cpu = time.process_time() - started
     if case.template is None:
+        if Settings().doubtful_fit(geometry.residual_mm, geometry.text_match):  # its cells all go to review
+            return Outcome(case.group, case.index, False, case.dpi, False, False, [], cpu, geometry.residual_mm,
+                           f"fitted on {template.id}, flagged doubtful (text {geometry.text_match}): sent to review")
         return Outcome(case.group, case.index, False, case.dpi, True, False, [], cpu, geometry.residual_mm,
                        f"registered as {template.id}")
     truth_template = {t.id: t for t in templates}[case.template]

@@ -112,7 +112,8 @@ def ingest(paths: tuple[Path, ...], db_path: Path, config_path: Path | None) -> 
         seen += 1
         where = f"{o.source}" + (f" p.{o.page}" if o.page else "")
         if o.status == "ok":
-            click.echo(f"[{seen}] {where} : {o.signers} signataire(s), {o.pending} cellule(s) à réviser")
+            warn = " — ATTENTION : grille ou texte imprimé douteux, à vérifier" if o.doubtful else ""
+            click.echo(f"[{seen}] {where} : {o.signers} signataire(s), {o.pending} cellule(s) à réviser{warn}")
         elif o.status == "skipped":
             click.echo(f"[{seen}] {where} : déjà importée, ignorée")
         else:

@@ -32,6 +32,14 @@ class Settings(BaseModel):
         }
     )
     doubtful_residual_mm: float = Field(default=0.8, gt=0)
+    # Printed text above the grid agreeing less than this with the template's (correlation, -1..1): the page
+    # may be another petition on our grid, or our sheet printed differently; its cells go to review.
+    doubtful_text_match: float = Field(default=0.25, ge=-1, le=1)
+
+    def doubtful_fit(self, residual_mm: float, text_match: float | None) -> bool:
+        return residual_mm > self.doubtful_residual_mm or (
+            text_match is not None and text_match < self.doubtful_text_match
+        )
 
     def threshold(self, kind: FieldKind) -> float:
         return self.review_threshold.get(kind, 1.0)

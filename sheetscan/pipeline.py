@@ -35,18 +35,21 @@ def fit_score(geometry: Geometry) -> float:
     return (geometry.line_support or 0.0) + (geometry.text_match or 0.0) - 0.2 * geometry.residual_mm
 
 
-def fit_template(image: LoadedPage, templates: Sequence[Template]) -> tuple[Template, Geometry]:
-    """Register the page against every installed template (the page is prepared once per dpi guess); keep the
-    best fit.
-    A page no template fits raises NotOurForm (BlankPage when it holds no ink)."""
+def fit_template(image: LoadedPage, templates: Sequence[Template],
+                 settings: Settings | None = None) -> tuple[Template, Geometry]:
+    """Register the page against every installed template and keep the best fit. A page no template fits
+    raises NotOurForm (BlankPage when it holds no ink).
+
+    A file's declared resolution can lie (one dpi for every page of a TIFF, a scanner's 72 dpi default): when
+    the fit made with it is doubtful or incomplete, the page is fitted again measuring its scale alone, and the
+    better of the two fits is kept."""
+    settings = settings or Settings()
     long_mm = max(max(t.page.width_mm, t.page.height_mm) for t in templates)
-    # A file's declared resolution can lie (a multi-page TIFF with one dpi for all, a scanner's 72 dpi
-    # default): when nothing fits with it, try again measuring the scale from the page alone.
     hints = [image.dpi, None] if image.dpi else [None]
     errors: list[PageError] = []
+    fits: list[tuple[float, Template, Geometry]] = []
     for dpi in hints:
         page = prepare(image.image, dpi, long_mm)
-        fits: list[tuple[float, Template, Geometry]] = []
         for template in templates:
             try:
                 geometry = fit(page, template)
@@ -56,10 +59,16 @@ def fit_template(image: LoadedPage, templates: Sequence[Template]) -> tuple[Temp
             fits.append((fit_score(geometry), template, geometry))
         if fits:
             _, template, geometry = max(fits, key=lambda f: f[0])
-            return template, geometry
-    if len(templates) == 1:
-        raise errors[-1]
-    raise NotOurForm("ce n'est pas une feuille de pétition connue")
+            if not settings.doubtful_fit(geometry.residual_mm, geometry.text_match) and (
+                geometry.line_support is None or geometry.line_support >= 0.95
+            ):
+                break
+    if not fits:
+        if len(templates) == 1:
+            raise errors[-1]
+        raise NotOurForm("ce n'est pas une feuille de pétition connue")
+    _, template, geometry = max(fits, key=lambda f: f[0])
+    return template, geometry
 
 
 def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, geometry: Geometry,
@@ -86,13 +95,13 @@ def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, geo
         error, reason = exc.reason, ReviewReason.INVALID
     if reason is None and reading.confidence < settings.threshold(cut.kind):
         reason = ReviewReason.LOW_CONFIDENCE
-    if reason is None and geometry.residual_mm > settings.doubtful_residual_mm:
+    if reason is None and settings.doubtful_fit(geometry.residual_mm, geometry.text_match):
         reason = ReviewReason.REGISTRATION_DOUBTFUL
     return cell(True, reading.text, value, reading.confidence, reading.engine, error, reason)
 
 
 def read_page(image: LoadedPage, templates: Sequence[Template], engine: Engine, settings: Settings) -> PageResult:
-    template, geometry = fit_template(image, templates)
+    template, geometry = fit_template(image, templates, settings)
     cuts = cut_cells(image.image, geometry, template)
     paper = paper_level(image.image)
     inks = [measure(c.interior, paper) for c in cuts]
@@ -133,6 +142,7 @@ class PageOutcome:
     message: str = ""
     signers: int = 0
     pending: int = 0
+    doubtful: bool = False  # registered, but the fit or the printed text is doubtful: its cells go to review
 
 
 @dataclass
@@ -199,4 +209,6 @@ def _ingest_one(item: LoadedPage | PageFailure, store: Store, batch_id: int, tem
     pending = sum(1 for r in result.rows for c in r.cells if c.review_reason) + sum(
         1 for c in result.sender if c.review_reason
     )
-    return PageOutcome(item.source, item.page, "ok", "", signers, pending)
+    g = result.geometry
+    return PageOutcome(item.source, item.page, "ok", "", signers, pending, settings.doubtful_fit(g.residual_mm,
+                                                                                                  g.text_match))

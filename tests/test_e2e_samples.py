@@ -53,6 +53,7 @@ def test_every_sample_page_is_read_and_scored(tmp_path: Path) -> None:
     ingest = runner.invoke(cli, ["ingest", str(ROOT / "samples"), "--db", str(db)])
     assert ingest.exit_code == 0, ingest.output
     assert "7 page(s) lue(s)" in ingest.output and "0 en échec" in ingest.output
+    assert "ATTENTION" not in ingest.output  # lot-scanner.tif declares one dpi for two pages scanned at two
     scored = runner.invoke(cli, ["eval", "--db", str(db), "--truth", str(ROOT / "samples"), "--json"])
     report = json.loads(scored.output)
     assert report["pages_found"] == report["pages_truth"] == 7

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sheetscan.config import Settings
-from sheetscan.pipeline import ingest, read_page
+from sheetscan.pipeline import fit_template, ingest, read_page
 from sheetscan.records import ReviewReason
 from sheetscan.stages.load import LoadedPage
 from sheetscan.store import Store
@@ -104,3 +104,13 @@ def test_a_wrong_declared_dpi_is_not_trusted(page_png: Path, template: Template)
     result = read_page(lying, [template], FakeEngine(TEXTS), Settings())
     assert result.geometry.dpi == pytest.approx(200, abs=5)
     assert [r.number for r in result.rows if not r.empty] == [1, 2, 4]
+
+
+def test_a_plausible_but_wrong_declared_dpi_loses_to_the_measured_scale(page_png: Path, template: Template) -> None:
+    page = _loaded(page_png)
+    settings = Settings()
+    for declared in (170.0, 230.0):  # near enough to be tried, far enough to fit badly
+        lying = LoadedPage(page.source, 1, page.image, declared, "hash-3")
+        _, geometry = fit_template(lying, [template], settings)
+        assert geometry.dpi == pytest.approx(200, abs=3)
+        assert not settings.doubtful_fit(geometry.residual_mm, geometry.text_match)

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from sheetscan.config import Settings
 from sheetscan.errors import BlankPage, NotOurForm
 from sheetscan.stages.register import estimate_skew, ink_mask, match_lines, register
 from sheetscan.template import Template
@@ -179,10 +180,21 @@ def test_a_different_petition_form_is_not_our_form(template: Template) -> None:
     texts = [{**b, "text": "POUR UN PARC AU BOUT DE LA RUE, MAINTENANT!"} if i == 0 else b
              for i, b in enumerate(data["texts"])]
     retitled = Template.model_validate({**data, "texts": texts})
-    for other in (other_grid, retitled):
-        scan, _ = _bench_scan(template, np.asarray(render_blank(other, 200)))
-        with pytest.raises(NotOurForm, match="formulaire"):
-            register(scan, template, 150)
+    scan, _ = _bench_scan(template, np.asarray(render_blank(other_grid, 200)))
+    with pytest.raises(NotOurForm, match="formulaire"):
+        register(scan, template, 150)
+    # Our grid under another petition's text fits, but its text does not agree: the pipeline sends it to review.
+    scan, _ = _bench_scan(template, np.asarray(render_blank(retitled, 200)))
+    geometry = register(scan, template, 150)
+    assert Settings().doubtful_fit(geometry.residual_mm, geometry.text_match)
+
+
+def test_our_sheet_printed_in_another_font_is_registered_not_refused(template: Template) -> None:
+    from sheetscan.render import render_blank
+
+    scan, truth = _bench_scan(template, np.asarray(render_blank(template, 200, family="liberation-serif")))
+    geometry = register(scan, template, 150)
+    assert geometry.residual_mm < 0.5
 
 
 def test_the_fit_reports_its_quality(template: Template, blank_200: np.ndarray) -> None:
