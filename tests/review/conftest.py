@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from sheetscan.review import create_app, synthetic
 from sheetscan.review.auth import hash_password
 from sheetscan.store import Store
 from sheetscan.store.review import ReviewStore
-from tests.review.helpers import PASSWORD, REVIEWERS, ReviewDb, sign_in
+from tests.review.helpers import PASSWORD, REVIEWERS, ReviewDb, copy_of, sign_in
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,9 +43,7 @@ def _synthetic_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def review_db(_synthetic_db: Path, tmp_path: Path) -> ReviewDb:
     """A fresh copy of a 3-page synthetic queue, reviewers `anne` and `bruno`."""
-    path = tmp_path / "review.db"
-    shutil.copy(_synthetic_db, path)
-    return ReviewDb(path, REVIEWERS, PASSWORD)
+    return copy_of(_synthetic_db, tmp_path)
 
 
 @pytest.fixture

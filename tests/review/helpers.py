@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,6 +21,13 @@ class ReviewDb:
     path: Path
     usernames: tuple[str, ...]
     password: str
+
+
+def copy_of(source: Path, tmp_path: Path) -> ReviewDb:
+    """A fresh copy of a prepared database, so each test reviews from the same starting point."""
+    path = tmp_path / source.name
+    shutil.copy(source, path)
+    return ReviewDb(path, REVIEWERS, PASSWORD)
 
 
 def csrf_of(html: str) -> str:

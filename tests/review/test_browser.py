@@ -7,7 +7,6 @@ database made by ingesting `samples/` (give them another `ReviewDb`).
 from __future__ import annotations
 
 import io
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,12 +24,12 @@ from sheetscan.pipeline import ingest
 from sheetscan.review import create_app
 from sheetscan.review.commands import QuietHandler
 from sheetscan.review.outcome import SIGNATURE_TYPED, shown
-from sheetscan.stages.tesseract import TesseractEngine
+from sheetscan.stages.engines import make_engine
 from sheetscan.store import Store
 from sheetscan.store.review import ReviewCell, ReviewStore
 from sheetscan.template import installed_templates
 from tests.review.conftest import add_reviewers
-from tests.review.helpers import PASSWORD, REVIEWERS, ReviewDb
+from tests.review.helpers import ReviewDb, copy_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,11 +86,11 @@ def live_url(review_db: ReviewDb) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def _ingested_samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two committed sample pages read by the real pipeline and engine."""
+    """Two committed sample pages read by the real pipeline and the default engine."""
     path = tmp_path_factory.mktemp("samples") / "samples.db"
     with Store(path) as store:
         scans = [ROOT / "samples" / "sheet-0001.jpg", ROOT / "samples" / "sheet-0003.png"]
-        summary = ingest(scans, store, installed_templates(), TesseractEngine(), Settings())
+        summary = ingest(scans, store, installed_templates(), make_engine(Settings().engine), Settings())
     assert [o.status for o in summary.outcomes] == ["ok", "ok"]
     add_reviewers(path)
     return path
@@ -99,9 +98,7 @@ def _ingested_samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def samples_db(_ingested_samples: Path, tmp_path: Path) -> ReviewDb:
-    path = tmp_path / "samples.db"
-    shutil.copy(_ingested_samples, path)
-    return ReviewDb(path, REVIEWERS, PASSWORD)
+    return copy_of(_ingested_samples, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +221,7 @@ def test_keyboard_review_then_sheet_fix(review_db: ReviewDb, live_url: str, brow
     assert confirm_keys >= 1
 
 
-@pytest.mark.tesseract
+@pytest.mark.slow
 def test_keyboard_review_then_sheet_fix_on_ingested_samples(samples_db: ReviewDb, browser: object) -> None:
     with serve(samples_db) as url:
         review_then_fix(samples_db, url, browser)
