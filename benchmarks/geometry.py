@@ -357,7 +357,7 @@ def run_case(case: Case) -> Outcome:
                        time.process_time() - started, None, exc.message)
     cpu = time.process_time() - started
     if case.template is None:
-        if Settings().doubtful_fit(geometry.residual_mm, geometry.text_match):  # its cells all go to review
+        if Settings().doubtful_fit(geometry):  # its cells all go to review
             return Outcome(case.group, case.index, False, case.dpi, False, False, [], cpu, geometry.residual_mm,
                            f"fitted on {template.id}, flagged doubtful (text {geometry.text_match}): sent to review")
         return Outcome(case.group, case.index, False, case.dpi, True, False, [], cpu, geometry.residual_mm,

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sheetscan.errors import ConfigError
 from sheetscan.fields import FieldKind
+from sheetscan.records import Geometry
+from sheetscan.stages.engines import EngineName
 
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    engine: Literal["combined", "ppocr", "handprint", "tesseract"] = "combined"
+    engine: EngineName = "combined"
     # A written cell whose confidence is below its kind's threshold goes to review. With the combined engine,
     # 0.5 means "both readers agree" (a disagreement scores at most 0.3): benchmarks/recognition.py measures
     # the trade-off, and `sheetscan eval --tradeoff` shows it on any labelled batch.
@@ -36,10 +37,11 @@ class Settings(BaseModel):
     # may be another petition on our grid, or our sheet printed differently; its cells go to review.
     doubtful_text_match: float = Field(default=0.25, ge=-1, le=1)
 
-    def doubtful_fit(self, residual_mm: float, text_match: float | None) -> bool:
-        return residual_mm > self.doubtful_residual_mm or (
-            text_match is not None and text_match < self.doubtful_text_match
-        )
+    def doubtful_fit(self, geometry: Geometry) -> bool:
+        """The fit's residual is too large, or the printed text disagrees with the template's."""
+        text = geometry.text_match
+        too_far = geometry.residual_mm > self.doubtful_residual_mm
+        return too_far or (text is not None and text < self.doubtful_text_match)
 
     def threshold(self, kind: FieldKind) -> float:
         return self.review_threshold.get(kind, 1.0)

@@ -158,14 +158,19 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
+def _accepted(readings: list[MachineReading], threshold: float) -> tuple[int, int]:
+    """How many readings a threshold accepts (valid and confident enough), and how many of those are wrong."""
+    accepted = [r for r in readings if r.valid and r.confidence >= threshold]
+    return len(accepted), sum(1 for r in accepted if not r.correct)
+
+
 def tradeoff(readings: list[MachineReading], thresholds: list[float]) -> list[TradeOff]:
     """Accepted share and residual error if cells with confidence >= threshold (and a valid value) were accepted."""
     total = len(readings)
     out = []
     for t in thresholds:
-        accepted = [r for r in readings if r.valid and r.confidence >= t]
-        wrong = sum(1 for r in accepted if not r.correct)
-        out.append(TradeOff(t, len(accepted) / total if total else 0.0, wrong / len(accepted) if accepted else 0.0))
+        accepted, wrong = _accepted(readings, t)
+        out.append(TradeOff(t, accepted / total if total else 0.0, wrong / accepted if accepted else 0.0))
     return out
 
 
@@ -186,9 +191,8 @@ def calibrate(readings: list[MachineReading], target: float, bound: bool = True)
     with no error proves little). 1.0 (review everything) when no threshold qualifies."""
     candidates = sorted({r.confidence for r in readings if r.valid})
     for t in candidates:
-        accepted = [r for r in readings if r.valid and r.confidence >= t]
-        wrong = sum(1 for r in accepted if not r.correct)
-        rate = residual_upper_bound(wrong, len(accepted)) if bound else wrong / len(accepted)
+        accepted, wrong = _accepted(readings, t)
+        rate = residual_upper_bound(wrong, accepted) if bound else wrong / accepted
         if rate <= target:
             return t
     return 1.0

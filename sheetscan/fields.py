@@ -10,9 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import AfterValidator, EmailStr, TypeAdapter, ValidationError
+from pydantic import EmailStr, TypeAdapter, ValidationError
 
 
 class FieldKind(StrEnum):
@@ -165,21 +164,3 @@ def is_valid(kind: FieldKind, raw: str) -> bool:
     except FieldInvalid:
         return False
     return True
-
-
-# Pydantic annotated types, for models that hold validated values.
-def _as(kind: FieldKind):  # type: ignore[no-untyped-def]
-    def check(value: str) -> str:
-        try:
-            return validate(kind, value)
-        except FieldInvalid as exc:
-            raise ValueError(exc.reason) from None
-
-    return AfterValidator(check)
-
-
-Name = Annotated[str, _as(FieldKind.NAME)]
-PostalCode = Annotated[str, _as(FieldKind.POSTAL_CODE)]
-BirthYear = Annotated[str, _as(FieldKind.BIRTH_YEAR)]
-Email = Annotated[str, _as(FieldKind.EMAIL)]
-Phone = Annotated[str, _as(FieldKind.PHONE)]

@@ -59,10 +59,8 @@ def fit_template(image: LoadedPage, templates: Sequence[Template],
             fits.append((fit_score(geometry), template, geometry))
         if fits:
             _, template, geometry = max(fits, key=lambda f: f[0])
-            if not settings.doubtful_fit(geometry.residual_mm, geometry.text_match) and (
-                geometry.line_support is None or geometry.line_support >= 0.95
-            ):
-                break
+            if not settings.doubtful_fit(geometry) and (geometry.line_support is None or geometry.line_support >= 0.95):
+                return template, geometry
     if not fits:
         if len(templates) == 1:
             raise errors[-1]
@@ -71,7 +69,7 @@ def fit_template(image: LoadedPage, templates: Sequence[Template],
     return template, geometry
 
 
-def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, geometry: Geometry,
+def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, doubtful_fit: bool,
             settings: Settings) -> CellReading:
     """Turn a cell's ink and reading into a validated value, and decide whether a person must look at it."""
 
@@ -95,7 +93,7 @@ def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, geo
         error, reason = exc.reason, ReviewReason.INVALID
     if reason is None and reading.confidence < settings.threshold(cut.kind):
         reason = ReviewReason.LOW_CONFIDENCE
-    if reason is None and settings.doubtful_fit(geometry.residual_mm, geometry.text_match):
+    if reason is None and doubtful_fit:
         reason = ReviewReason.REGISTRATION_DOUBTFUL
     return cell(True, reading.text, value, reading.confidence, reading.engine, error, reason)
 
@@ -111,8 +109,9 @@ def read_page(image: LoadedPage, templates: Sequence[Template], engine: Engine, 
     readings: dict[int, Reading] = dict(
         zip(wanted, engine.read([CellImage(inks[i].cleaned, cuts[i].kind) for i in wanted]), strict=True)
     )
+    doubtful = settings.doubtful_fit(geometry)
     cells = [
-        _decide(c, k, readings.get(i), template, geometry, settings)
+        _decide(c, k, readings.get(i), template, doubtful, settings)
         for i, (c, k) in enumerate(zip(cuts, inks, strict=True))
     ]
     rows: list[RowResult] = []
@@ -209,6 +208,4 @@ def _ingest_one(item: LoadedPage | PageFailure, store: Store, batch_id: int, tem
     pending = sum(1 for r in result.rows for c in r.cells if c.review_reason) + sum(
         1 for c in result.sender if c.review_reason
     )
-    g = result.geometry
-    return PageOutcome(item.source, item.page, "ok", "", signers, pending, settings.doubtful_fit(g.residual_mm,
-                                                                                                  g.text_match))
+    return PageOutcome(item.source, item.page, "ok", "", signers, pending, settings.doubtful_fit(result.geometry))

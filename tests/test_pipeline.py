@@ -113,4 +113,4 @@ def test_a_plausible_but_wrong_declared_dpi_loses_to_the_measured_scale(page_png
         lying = LoadedPage(page.source, 1, page.image, declared, "hash-3")
         _, geometry = fit_template(lying, [template], settings)
         assert geometry.dpi == pytest.approx(200, abs=3)
-        assert not settings.doubtful_fit(geometry.residual_mm, geometry.text_match)
+        assert not settings.doubtful_fit(geometry)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from sheetscan.errors import ConfigError
 from sheetscan.stages.recognize import Engine
 
-ENGINES = ("combined", "ppocr", "handprint", "tesseract")
+EngineName = Literal["combined", "ppocr", "handprint", "tesseract"]
+ENGINES: tuple[str, ...] = get_args(EngineName)
 
 
 def make_engine(name: str) -> Engine:

@@ -186,7 +186,7 @@ def test_a_different_petition_form_is_not_our_form(template: Template) -> None:
     # Our grid under another petition's text fits, but its text does not agree: the pipeline sends it to review.
     scan, _ = _bench_scan(template, np.asarray(render_blank(retitled, 200)))
     geometry = register(scan, template, 150)
-    assert Settings().doubtful_fit(geometry.residual_mm, geometry.text_match)
+    assert Settings().doubtful_fit(geometry)
 
 
 def test_our_sheet_printed_in_another_font_is_registered_not_refused(template: Template) -> None:
