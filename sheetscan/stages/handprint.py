@@ -44,6 +44,7 @@ import cv2
 import numpy as np
 
 from sheetscan.fields import MAX_BIRTH_YEAR, MIN_BIRTH_YEAR, NAME_LETTERS, POSTAL_FIRST, POSTAL_OTHER, FieldKind
+from sheetscan.stages.names import lexicon
 from sheetscan.stages.recognize import CELL_PX_PER_MM, CellImage, Reading
 
 log = logging.getLogger(__name__)
@@ -433,7 +434,7 @@ class HandprintEngine:
         meta = json.loads(model_path.with_suffix(".json").read_text())
         self.classes: tuple[str, ...] = tuple(meta["classes"])
         digest = hashlib.sha256(model_path.read_bytes()).hexdigest()[:8]
-        self.name = f"handprint-cnn/{digest}"
+        self.name = f"handprint-cnn/{digest}-names"
         self._digits = _fold_matrix(self.classes, DIGITS, _AS_DIGIT)
         upper = {c: c.upper() for c in self.classes if c.isalpha()}
         upper["l"] = "I"
@@ -530,7 +531,8 @@ class HandprintEngine:
                     return "", 0.0
                 return "".join(c.char for c in chosen), plaus * math.prod(c.prob for c in chosen)
             case FieldKind.NAME:
-                return self._name(cell, probs)
+                text, confidence = self._name(cell, probs)
+                return lexicon().fix(text), confidence
             case FieldKind.EMAIL:
                 return self._email_text(cell, probs)
             case _:

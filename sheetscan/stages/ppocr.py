@@ -8,7 +8,8 @@ treated as gaps) and then:
 - postal code, birth year, phone: a Viterbi search over CTC alignments that must spell exactly the pattern
   (letter-digit-letter digit-letter-digit with the letters Canada Post uses; four digits 19xx/20xx; ten
   digits, or eleven starting with 1, with a plausible area code and exchange);
-- name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink.
+- name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink, then
+  known given names and surnames put back missed spaces and accents (`names.py`).
 Confidence = (the smallest margin of a character over its best rival where it is strongest) x (probability of
 the least certain character) x (how much of the unconstrained best path's probability the constrained reading
 keeps): a reading the network hesitated over, or would not have produced itself, scores low.
@@ -28,6 +29,7 @@ import numpy as np
 
 from sheetscan.errors import ConfigError
 from sheetscan.fields import NAME_LETTERS, POSTAL_FIRST, POSTAL_OTHER, FieldKind, edit_distance
+from sheetscan.stages.names import lexicon
 from sheetscan.stages.recognize import CellImage, Reading
 
 MODEL_FILE = "PP-OCRv6_rec_small.onnx"
@@ -363,7 +365,7 @@ class PpocrEngine:
         self.classes = ["<blank>", *meta["character"].splitlines(), " "]
         self.alphabets = build_alphabets(self.classes)
         self.input_name = self.session.get_inputs()[0].name
-        self.name = "ppocr-v6-rec-small-constrained-1"
+        self.name = "ppocr-v6-rec-small-constrained-2"  # 2: names checked against the name lexicon
 
     def probabilities(self, lines: list[_Line]) -> list[np.ndarray]:
         """Network output (T, classes) per line; lines of similar width are batched together."""
@@ -416,6 +418,8 @@ class PpocrEngine:
                 chars = restore_accents(chars, emitted, list(marks))
                 chars = _spaced(chars, emitted, gaps)
             text = "".join(chars)
+            if kind is FieldKind.NAME:
+                text = lexicon().fix(text)
             columns = [k for k, _, _ in emitted]
             if kind is FieldKind.EMAIL:
                 read = text

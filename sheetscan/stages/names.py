@@ -1,0 +1,117 @@
+"""Names the reader knows: a lexicon of given-name and surname words (`sheetscan/models/names.json`, built
+by `scripts/build_name_lexicon.py`) puts back what readers of hand print drop most: the space between a
+given name and a surname written close together, and accents (missed, or of the wrong shape).
+
+It never changes a letter: a word is re-spelt only to a known word that differs from it by accents alone,
+and spaces move only where the letters on both sides stay the same. Unknown names pass through untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+LEXICON_PATH = Path(__file__).resolve().parent.parent / "models" / "names.json"
+JOINERS = "-'"
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
+def _parts(token: str) -> list[str]:
+    """The words of a compound (MARC-ANDRÉ, D'ARC), without their joiners."""
+    parts, word = [], ""
+    for ch in token:
+        if ch in JOINERS:
+            parts.append(word)
+            word = ""
+        else:
+            word += ch
+    return [*parts, word]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    first: frozenset[str]  # given-name words, accents stripped
+    last: frozenset[str]  # surname words, accents stripped
+    spellings: dict[str, list[str]]  # accents stripped -> the known spellings, preferred first
+
+    @classmethod
+    def from_lists(cls, first: list[str], last: list[str]) -> Lexicon:
+        spellings: dict[str, list[str]] = {}
+        for word in [*first, *last]:
+            known = spellings.setdefault(strip_accents(word), [])
+            if word not in known:
+                known.append(word)
+        return cls(frozenset(map(strip_accents, first)), frozenset(map(strip_accents, last)), spellings)
+
+    def knows(self, token: str, words: frozenset[str] | None = None) -> bool:
+        """Every word of the token (one-letter elisions such as D' aside) is known."""
+        pool = words if words is not None else self.first | self.last
+        parts = [p for p in _parts(strip_accents(token)) if len(p) > 1]
+        return bool(parts) and all(p in pool for p in parts)
+
+    def respell_word(self, word: str) -> str:
+        """The word's first known spelling that keeps every accent the reader saw (the accent's shape may
+        change), adding those it missed; a mark over an I may also go (an i-dot is easily taken for a
+        diaeresis). Unknown words, and words whose seen accents no known spelling has, stay as read."""
+        known = [k for k in self.spellings.get(strip_accents(word), []) if len(k) == len(word) > 1]
+
+        def keeps(k: str, spare_i: bool) -> bool:
+            return all(a == strip_accents(a) or b != strip_accents(b) or (spare_i and b == "I")
+                       for a, b in zip(word, k, strict=True))
+
+        return next((k for spare_i in (False, True) for k in known if keeps(k, spare_i)), word)
+
+    def respell(self, token: str) -> str:
+        """Each word of the token given its known accents; unknown words as they are."""
+        out, word = "", ""
+        for ch in [*token, None]:
+            if ch is None or ch in JOINERS:
+                out += self.respell_word(word) + (ch or "")
+                word = ""
+            else:
+                word += ch
+        return out
+
+    def _split_score(self, left: str, right: str) -> float:
+        """Known words on both sides, a given name then a surname; among equals, the longer known left part."""
+        known_left = self.knows(left)
+        return (2.0 * known_left + 2.0 * self.knows(right) + 0.5 * self.knows(left, self.first)
+                + 0.5 * self.knows(right, self.last) + 0.01 * len(left) * known_left)
+
+    def _split(self, token: str, needed: float) -> list[str]:
+        """The token cut in two where the cut scores best, if that reaches `needed`; else the token."""
+        cuts = [i for i in range(2, len(token) - 1) if token[i - 1] not in JOINERS and token[i] not in JOINERS]
+        if self.knows(token) or not cuts:
+            return [token]
+        best = max(cuts, key=lambda i: self._split_score(token[:i], token[i:]))
+        return [token[:best], token[best:]] if self._split_score(token[:best], token[best:]) >= needed else [token]
+
+    def fix(self, name: str) -> str:
+        """A read name with its spaces and accents made consistent with the known words."""
+        tokens = name.split()
+        # A known word read in two pieces (« PA TRICE ») is one word.
+        merged: list[str] = []
+        for token in tokens:
+            if merged and self.knows(merged[-1] + token) and not (self.knows(merged[-1]) and self.knows(token)):
+                merged[-1] += token
+            else:
+                merged.append(token)
+        # The form asks for a given name and a surname: a single run of letters hides a space (one known side
+        # is enough to place it); an unknown token made of two known words hides one too.
+        if len(merged) == 1:
+            merged = self._split(merged[0], 2.0)
+        else:
+            merged = [part for token in merged for part in self._split(token, 4.0)]
+        return " ".join(self.respell(t) for t in merged)
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    data = json.loads(LEXICON_PATH.read_text(encoding="utf-8"))
+    return Lexicon.from_lists(data["first"], data["last"])

@@ -1,0 +1,39 @@
+from sheetscan.stages.names import Lexicon, lexicon
+
+SMALL = Lexicon.from_lists(["OLIVIER", "OLIVIE", "PATRICE", "ÉMILIE", "ANDRÉ", "ANDRE", "MARC", "LÉA", "JEAN"],
+                           ["TREMBLAY", "GIRARD", "HÉBERT", "CÔTÉ", "LEFEBVRE", "LEFÈBVRE"])
+
+
+def test_a_missing_accent_is_added_from_the_preferred_spelling() -> None:
+    assert SMALL.fix("ANDRE HEBERT") == "ANDRÉ HÉBERT"
+    assert SMALL.fix("MARC-ANDRE COTE") == "MARC-ANDRÉ CÔTÉ"
+
+
+def test_an_accent_of_the_wrong_shape_is_corrected_but_a_seen_accent_is_never_dropped() -> None:
+    assert SMALL.fix("LÈA CÔTE") == "LÉA CÔTÉ"
+    assert SMALL.fix("JEAN LEFEBVRE") == "JEAN LEFEBVRE"  # read exactly as the preferred spelling
+    assert SMALL.fix("JÉAN TREMBLAY") == "JÉAN TREMBLAY"  # no known JEAN with an accent there: left alone
+
+
+def test_a_name_written_without_its_space_is_cut_where_known_words_meet() -> None:
+    assert SMALL.fix("OLIVIERKHALIL") == "OLIVIER KHALIL"  # the longer known given name wins the tie
+    assert SMALL.fix("ANDRETREMBLAY") == "ANDRÉ TREMBLAY"
+    assert SMALL.fix("EMILIEGIRARD TREMBLAY") == "ÉMILIE GIRARD TREMBLAY"  # both halves known
+    assert SMALL.fix("XAVIERGIRARDIN") == "XAVIERGIRARDIN"  # nothing known: untouched
+
+
+def test_a_known_word_read_in_two_pieces_is_joined_and_unknown_names_pass_through() -> None:
+    assert SMALL.fix("PA TRICE TREMBLAY") == "PATRICE TREMBLAY"
+    assert SMALL.fix("KARIM VAN HOUTTE") == "KARIM VAN HOUTTE"
+    assert SMALL.fix("MARC TREMBLAY") == "MARC TREMBLAY"
+
+
+def test_the_shipped_lexicon_knows_common_quebec_names_with_their_accents() -> None:
+    names = lexicon()
+    assert names.fix("FREDERIC GAGNE") == "FRÉDÉRIC GAGNÉ"
+    assert names.knows("TREMBLAY", names.last) and names.knows("GENEVIÈVE", names.first)
+
+
+def test_accents_a_known_name_never_has_give_way_to_its_closest_spelling() -> None:
+    assert SMALL.fix("ÉMÏLIE GÏRARD") == "ÉMILIE GIRARD"  # i-dots read as diaereses
+    assert Lexicon.from_lists(["LOIC", "LOÏC"], []).fix("LOÏC") == "LOÏC"  # a seen accent that exists stays
