@@ -59,6 +59,10 @@ GLYPH_BLUR = 0.7  # Gaussian sigma giving EMNIST's soft stroke edges
 MIN_CHAR_HEIGHT_MM = 2.5  # below this, a cell holds no character, only specks
 MIN_BLOB_AREA = 10  # pixels: smaller connected components are noise
 SPLIT_WIDTH = 1.15  # a glyph wider than this x the line height may be two touching characters
+# A fixed-length field showing fewer glyphs than it needs has touching characters somewhere: then any glyph
+# wider than this x the line height is offered split, into as many pieces as are missing (and one more).
+SHORT_SPLIT_WIDTH = 0.55
+FIXED_LENGTH = {FieldKind.POSTAL_CODE: 6, FieldKind.BIRTH_YEAR: 4, FieldKind.PHONE: 10}
 SPACE_GAP = 0.55  # a gap wider than this x the line height is a space
 P_SPLIT = 0.15  # prior that a wide glyph is touching characters, per extra character
 P_DROP = 0.02  # prior that a glyph is not part of the value (fixed-length fields)
@@ -492,6 +496,7 @@ class HandprintEngine:
         if seg is None:
             return out
         with_marks = cell.kind == FieldKind.EMAIL  # i and j keep their dots; capitals drop accents
+        missing = FIXED_LENGTH.get(cell.kind, 0) - sum(1 for t in seg.tokens if t.kind == "char")
         for token in seg.tokens:
             if token.kind != "char":
                 continue
@@ -502,9 +507,12 @@ class HandprintEngine:
             token.glyphs.append([len(glyphs)])
             out.crops[len(glyphs)] = crop
             glyphs.append(normalise_glyph(crop))
-            pieces_max = int(token.blob.w / (0.6 * seg.line_h))
-            if token.blob.w > SPLIT_WIDTH * seg.line_h:
-                for pieces in range(2, max(2, min(pieces_max, 4)) + 1):
+            pieces_max = max(2, min(int(token.blob.w / (0.6 * seg.line_h)), 4))
+            wide = token.blob.w > SPLIT_WIDTH * seg.line_h
+            if missing > 0 and token.blob.w > SHORT_SPLIT_WIDTH * seg.line_h:
+                wide, pieces_max = True, max(pieces_max, min(missing + 1, int(token.blob.w / (0.3 * seg.line_h))))
+            if wide:
+                for pieces in range(2, pieces_max + 1):
                     option = []
                     for a, b in _split_columns(crop, pieces):
                         option.append(len(glyphs))

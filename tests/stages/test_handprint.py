@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from sheetscan.fields import POSTAL_FIRST, POSTAL_OTHER, FieldKind, validate
-from sheetscan.stages.handprint import HandprintEngine, accent_of, at_score, normalise_glyph, segment
+from sheetscan.stages.handprint import HandprintEngine, accent_of, at_score, binarise, normalise_glyph, segment
 from sheetscan.stages.recognize import CELL_PX_PER_MM, CellImage, Engine
 from sheetscan.synth.glyph_cells import Glyph, Item, compose_cell
 
@@ -176,3 +176,21 @@ def test_email_places_the_at_sign_and_dot(engine: HandprintEngine, pool: Pool) -
     )
     assert shape_right >= 8, (texts, truths)
     assert all(t == t.lower() for t in texts)
+
+
+def test_touching_digits_in_a_fixed_length_field_are_split(engine: HandprintEngine, pool: Pool) -> None:
+    """Two ones joined by a stroke make one narrow blob; a year needs four glyphs, so it is offered split."""
+    rng = np.random.default_rng(5)
+    texts = []
+    for _ in range(6):
+        cell = compose_cell(_glyphs(pool, "1911", rng), rng)
+        before = segment(binarise(cell))
+        assert before is not None
+        left, right = [t.blob for t in before.tokens if t.kind == "char"][2:4]
+        y = (max(left.y0, right.y0) + min(left.y1, right.y1)) // 2
+        cv2.line(cell, ((left.x0 + left.x1) // 2, y), ((right.x0 + right.x1) // 2, y), 0, 6)
+        seg = segment(binarise(cell))
+        assert seg is not None and sum(t.kind == "char" for t in seg.tokens) == 3
+        texts += _read(engine, FieldKind.BIRTH_YEAR, [cell])
+    assert all(len(t) == 4 for t in texts)
+    assert sum(t.startswith("19") for t in texts) >= 5  # read as a year, not refused
