@@ -41,6 +41,11 @@ NAME_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸÆŒ"
 NAME_CHARSET = NAME_LETTERS + " -'"
 DIGITS = "0123456789"
 
+# Quebec's area codes. Readers weigh a phone number's area code by them: a signer of a Montreal petition
+# almost always has one, so a digit read as 9 in « 938 » is more likely the 4 of 438.
+QUEBEC_AREA_CODES = ("514", "438", "263", "450", "579", "354", "418", "581", "367", "819", "873", "468")
+OTHER_AREA_CODE_NATS = 4.0  # log-odds against an area code outside Quebec (a digit read 55x likelier stays)
+
 MIN_BIRTH_YEAR = 1900
 MAX_BIRTH_YEAR = 2015  # signers are at least ~10 years old in 2025
 

@@ -43,7 +43,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sheetscan.fields import MAX_BIRTH_YEAR, MIN_BIRTH_YEAR, NAME_LETTERS, POSTAL_FIRST, POSTAL_OTHER, FieldKind
+from sheetscan.fields import (
+    MAX_BIRTH_YEAR,
+    MIN_BIRTH_YEAR,
+    NAME_LETTERS,
+    OTHER_AREA_CODE_NATS,
+    POSTAL_FIRST,
+    POSTAL_OTHER,
+    QUEBEC_AREA_CODES,
+    FieldKind,
+)
 from sheetscan.stages.names import lexicon
 from sheetscan.stages.recognize import CELL_PX_PER_MM, CellImage, Reading
 
@@ -534,10 +543,7 @@ class HandprintEngine:
             case FieldKind.BIRTH_YEAR:
                 return self._year(cell, probs)
             case FieldKind.PHONE:
-                chosen, plaus = self._fixed(cell, probs, [[DIGITS] * 10, ["1"] + [DIGITS] * 10])
-                if not chosen:
-                    return "", 0.0
-                return "".join(c.char for c in chosen), plaus * math.prod(c.prob for c in chosen)
+                return self._phone(cell, probs)
             case FieldKind.NAME:
                 text, confidence = self._name(cell, probs)
                 return lexicon().fix(text), confidence
@@ -603,6 +609,26 @@ class HandprintEngine:
         if all(c in DIGITS for c in allowed):
             return _pick(self._q(probs, glyph, DIGITS), DIGITS, allowed, glyph)
         return _pick(self._q(probs, glyph, CAPITALS), CAPITALS, allowed, glyph)
+
+    def _phone(self, cell: _Cell, probs: Folded) -> tuple[str, float]:
+        """Ten digits (or 1 and ten); an area code outside Quebec is weighed against the Quebec codes one digit
+        away from it, and pays OTHER_AREA_CODE_NATS."""
+
+        def read(patterns: list[list[str]]) -> tuple[str, float]:
+            chosen, plaus = self._fixed(cell, probs, patterns)
+            return "".join(c.char for c in chosen), plaus * math.prod(c.prob for c in chosen) if chosen else 0.0
+
+        text, score = read([[DIGITS] * 10, ["1"] + [DIGITS] * 10])
+        lead = len(text) - 10
+        if not text or text[lead:lead + 3] in QUEBEC_AREA_CODES:
+            return text, score
+        best = (text, score * math.exp(-OTHER_AREA_CODE_NATS))
+        for code in QUEBEC_AREA_CODES:
+            if sum(a != b for a, b in zip(code, text[lead:lead + 3], strict=True)) == 1:
+                other = read([[*text[:lead], *code] + [DIGITS] * 7])
+                if other[0] and other[1] > best[1]:
+                    best = other
+        return best
 
     def _year(self, cell: _Cell, probs: Folded) -> tuple[str, float]:
         chosen, plaus = self._fixed(cell, probs, [[DIGITS] * 4])

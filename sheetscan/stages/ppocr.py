@@ -7,7 +7,7 @@ characters plus the CTC blank. We fold those columns onto the field's alphabet (
 treated as gaps) and then:
 - postal code, birth year, phone: a Viterbi search over CTC alignments that must spell exactly the pattern
   (letter-digit-letter digit-letter-digit with the letters Canada Post uses; four digits 19xx/20xx; ten
-  digits, or eleven starting with 1, with a plausible area code and exchange);
+  digits, or eleven starting with 1, with a plausible area code and exchange, Quebec area codes preferred);
 - name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink, then
   known given names and surnames put back missed spaces and accents (`names.py`).
 Confidence = (the smallest margin of a character over its best rival where it is strongest) x (probability of
@@ -28,7 +28,15 @@ import cv2
 import numpy as np
 
 from sheetscan.errors import ConfigError
-from sheetscan.fields import NAME_LETTERS, POSTAL_FIRST, POSTAL_OTHER, FieldKind, edit_distance
+from sheetscan.fields import (
+    NAME_LETTERS,
+    OTHER_AREA_CODE_NATS,
+    POSTAL_FIRST,
+    POSTAL_OTHER,
+    QUEBEC_AREA_CODES,
+    FieldKind,
+    edit_distance,
+)
 from sheetscan.stages.names import lexicon
 from sheetscan.stages.recognize import CellImage, Reading
 
@@ -193,6 +201,27 @@ def constrained_viterbi(logp: np.ndarray, slots: list[np.ndarray]) -> tuple[list
     return chosen, score
 
 
+def forced_score(logp: np.ndarray, labels: list[int]) -> float:
+    """Log probability of the best CTC alignment of `logp` spelling exactly `labels` (NEG if none fits): the
+    one-class-per-slot case of `constrained_viterbi`, vectorised over the alignment states."""
+    frames = len(logp)
+    if not labels or frames < len(labels):
+        return NEG
+    ext = np.zeros(2 * len(labels) + 1, np.int64)  # blank, l1, blank, l2, ..., blank
+    ext[1::2] = labels
+    skip = np.zeros(len(ext), bool)  # a label may follow the previous label directly when they differ
+    skip[3::2] = ext[3::2] != ext[1:-2:2]
+    score = np.full(len(ext), NEG)
+    score[:2] = logp[0, ext[:2]]
+    for t in range(1, frames):
+        stay = score
+        step = np.concatenate(([NEG], score[:-1]))
+        jump = np.where(skip, np.concatenate(([NEG, NEG], score[:-2])), NEG)
+        score = np.maximum(np.maximum(stay, step), jump) + logp[t, ext]
+    best = float(max(score[-1], score[-2]))
+    return best if best > NEG / 2 else NEG
+
+
 def best_path(logp: np.ndarray) -> tuple[list[tuple[int, int, int]], float]:
     """Greedy CTC decoding: (column, first frame, last frame) per emitted character, and the path's log prob."""
     idx = np.argmax(logp, axis=1)
@@ -351,6 +380,9 @@ def restore_accents(chars: list[str], emitted: list[tuple[int, int, int]], marks
     return out
 
 
+Decoded = tuple[str, list[int], float, list[np.ndarray]]  # text, network columns, log score, slots
+
+
 class PpocrEngine:
     def __init__(self, threads: int = 1) -> None:
         import onnxruntime as ort
@@ -434,8 +466,7 @@ class PpocrEngine:
         keep = math.exp(min(0.0, score - free))
         return text, round(min(margins) * _peaks(folded, columns) * keep, 4)
 
-    def _pattern(self, kind: FieldKind, alphabet: Alphabet,
-                 logp: np.ndarray) -> tuple[str, list[int], float, list[np.ndarray]]:
+    def _pattern(self, kind: FieldKind, alphabet: Alphabet, logp: np.ndarray) -> Decoded:
         ix = lambda allowed: _indexes(alphabet, allowed)  # noqa: E731
         if kind is FieldKind.POSTAL_CODE:
             first, other, digit = ix(POSTAL_FIRST), ix(POSTAL_OTHER), ix(DIGITS)
@@ -446,15 +477,38 @@ class PpocrEngine:
             d, nz = ix(DIGITS), ix("23456789")
             ten = [nz, d, d, nz, d, d, d, d, d, d]
             options = [ten, [ix("1"), *ten]]
-        best: tuple[str, list[int], float, list[np.ndarray]] = ("", [], NEG, [])
+        best: Decoded = ("", [], NEG, [])
         for slots in options:
             columns, score = constrained_viterbi(logp, slots)
             if columns and score > best[2]:
                 best = ("".join(alphabet.chars[c - 1] for c in columns), columns, score, slots)
+        if kind is FieldKind.PHONE and best[1]:
+            best = self._area_code(alphabet, logp, best)
         text = best[0]
         if kind is FieldKind.POSTAL_CODE and len(text) == 6:
             text = f"{text[:3]} {text[3:]}"
         return text, best[1], best[2], best[3]
+
+    def _area_code(self, alphabet: Alphabet, logp: np.ndarray, read: Decoded) -> Decoded:
+        """A number read with an area code outside Quebec is weighed against the same number with a Quebec
+        area code one digit away; the outside code pays OTHER_AREA_CODE_NATS."""
+        text, _, score, slots = read
+        lead = len(text) - 10
+        if text[lead:lead + 3] in QUEBEC_AREA_CODES:
+            return read
+        best = (text, read[1], score - OTHER_AREA_CODE_NATS, slots)
+        for code in QUEBEC_AREA_CODES:
+            if _hamming(code, text[lead:lead + 3]) != 1:
+                continue
+            fixed = [*slots[:lead], *(_indexes(alphabet, c) for c in code), *slots[lead + 3:]]
+            columns, cand = constrained_viterbi(logp, fixed)
+            if columns and cand > best[2]:
+                best = ("".join(alphabet.chars[c - 1] for c in columns), columns, cand, fixed)
+        return best
+
+
+def _hamming(a: str, b: str) -> int:
+    return sum(x != y for x, y in zip(a, b, strict=True))
 
 
 def _spaced(chars: list[str], emitted: list[tuple[int, int, int]], gaps: list[tuple[int, int]]) -> list[str]:
@@ -488,10 +542,13 @@ def _email(text: str, columns: list[int], score: float, alphabet: Alphabet,
                 candidates.add(f"{local}@{domain}")
     best = (text, columns, score - DOMAIN_PRIOR_NATS)
     for candidate in sorted(candidates):
-        slots = [np.array([alphabet.chars.index(c) + 1]) for c in candidate]
-        cols, cand_score = constrained_viterbi(logp, slots)
-        if cols and cand_score > best[2]:
-            best = (candidate, cols, cand_score)
+        at = candidate.index("@")
+        # The network often misses a domain's small dots: the domain may be spelt with or without them.
+        for spelt in {candidate, candidate[:at] + candidate[at:].replace(".", "")}:
+            labels = [alphabet.chars.index(c) + 1 for c in spelt]
+            cand_score = forced_score(logp, labels)
+            if cand_score > best[2]:
+                best = (candidate, labels, cand_score)
     if best[0] == text:
         return text, columns, score
     return best[0], best[1], best[2] + DOMAIN_PRIOR_NATS * 0.5

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from sheetscan.fields import FieldKind
-from sheetscan.stages.ppocr import PpocrEngine, best_path, constrained_viterbi, find_marks
+from sheetscan.stages.ppocr import NEG, PpocrEngine, best_path, constrained_viterbi, find_marks, forced_score
 from sheetscan.stages.recognize import CELL_PX_PER_MM, CellImage
 
 
@@ -43,6 +43,16 @@ def test_viterbi_needs_a_blank_between_identical_labels() -> None:
     assert chosen == []  # "00" cannot be read from one uninterrupted '0'
     two_peaks = _logp([{2: 0.95}, {}, {2: 0.95}], 3)
     assert constrained_viterbi(two_peaks, [np.array([2]), np.array([2])])[0] == [2, 2]
+
+
+def test_forced_score_is_the_viterbi_score_of_one_spelling() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        logp = np.log(rng.dirichlet(np.full(5, 0.3), size=int(rng.integers(3, 12))))
+        labels = [int(v) for v in rng.integers(1, 5, size=int(rng.integers(1, 5)))]
+        _, want = constrained_viterbi(logp, [np.array([k]) for k in labels])
+        got = forced_score(logp, labels)
+        assert got == pytest.approx(want) if want > NEG / 2 else got == NEG
 
 
 def test_accent_mark_above_a_letter_is_found() -> None:
@@ -84,3 +94,27 @@ def test_reads_every_kind_in_its_grammar(engine: PpocrEngine) -> None:
 def test_free_text_is_read_unconstrained(engine: PpocrEngine) -> None:
     [reading] = engine.read([CellImage(_printed("Groupe 12 Villeray", 69), FieldKind.TEXT)])
     assert reading.text == "Groupe 12 Villeray" and reading.confidence > 0.5
+
+
+def _network(engine: PpocrEngine, frames: list[dict[str, float]]) -> np.ndarray:
+    """Network-like output: per frame, probabilities of named characters; the rest of the mass is blank."""
+    probs = np.full((len(frames), len(engine.classes)), 1e-7, np.float32)
+    for t, frame in enumerate(frames):
+        for ch, p in frame.items():
+            probs[t, engine.classes.index(ch)] = p
+        probs[t, 0] = max(1e-7, 1 - sum(frame.values()))
+    return probs
+
+
+def _digits(text: str, first: dict[str, float] | None = None) -> list[dict[str, float]]:
+    frames: list[dict[str, float]] = []
+    for i, ch in enumerate(text):
+        frames += [first if i == 0 and first else {ch: 0.98}, {}]
+    return frames
+
+
+def test_an_unsure_area_code_leans_to_quebec_but_a_clear_one_stays(engine: PpocrEngine) -> None:
+    unsure = _network(engine, _digits("9385551234", {"9": 0.6, "4": 0.38}))
+    assert engine.decode(FieldKind.PHONE, unsure, [])[0] == "4385551234"
+    clear = _network(engine, _digits("4165551234"))  # Toronto, read clearly: 416, not Quebec's 418
+    assert engine.decode(FieldKind.PHONE, clear, [])[0] == "4165551234"
