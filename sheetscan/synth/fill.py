@@ -36,6 +36,11 @@ FONTS: dict[str, Path] = {
     "stevehand": Path("/usr/share/fonts/truetype/sjfonts/SteveHand.ttf"),
 }
 
+# The recognition benchmark calibrates on the first fonts and tests on the held-out ones; no model may be trained
+# on a held-out font (scripts/train_handprint.py refuses them).
+CALIBRATION_FONTS = ("dkg", "breip", "comic-neue", "comic-neue-bold", "comic-neue-light")
+HELD_OUT_FONTS = ("kristi", "delphine", "stevehand")
+
 FONT_SPACING = {"kristi": 1.12}  # script fonts whose capitals overlap when jittered
 CELL_MARGIN_MM = 0.6  # clear space kept between ink and a grid line's edge
 CROSS_SHARE = 0.10  # share of fields whose ink crosses a grid line slightly
