@@ -612,7 +612,7 @@ class HandprintEngine:
 
     def _phone(self, cell: _Cell, probs: Folded) -> tuple[str, float]:
         """Ten digits (or 1 and ten); an area code outside Quebec is weighed against the Quebec codes one digit
-        away from it, and pays OTHER_AREA_CODE_NATS."""
+        away from it, paying OTHER_AREA_CODE_NATS in that choice (not in the confidence of a clear reading)."""
 
         def read(patterns: list[list[str]]) -> tuple[str, float]:
             chosen, plaus = self._fixed(cell, probs, patterns)
@@ -622,12 +622,12 @@ class HandprintEngine:
         lead = len(text) - 10
         if not text or text[lead:lead + 3] in QUEBEC_AREA_CODES:
             return text, score
-        best = (text, score * math.exp(-OTHER_AREA_CODE_NATS))
+        best, best_score = (text, score), score * math.exp(-OTHER_AREA_CODE_NATS)
         for code in QUEBEC_AREA_CODES:
             if sum(a != b for a, b in zip(code, text[lead:lead + 3], strict=True)) == 1:
                 other = read([[*text[:lead], *code] + [DIGITS] * 7])
-                if other[0] and other[1] > best[1]:
-                    best = other
+                if other[0] and other[1] > best_score:
+                    best, best_score = other, other[1]
         return best
 
     def _year(self, cell: _Cell, probs: Folded) -> tuple[str, float]:

@@ -491,20 +491,21 @@ class PpocrEngine:
 
     def _area_code(self, alphabet: Alphabet, logp: np.ndarray, read: Decoded) -> Decoded:
         """A number read with an area code outside Quebec is weighed against the same number with a Quebec
-        area code one digit away; the outside code pays OTHER_AREA_CODE_NATS."""
+        area code one digit away; the outside code pays OTHER_AREA_CODE_NATS in that choice only."""
         text, _, score, slots = read
         lead = len(text) - 10
         if text[lead:lead + 3] in QUEBEC_AREA_CODES:
             return read
-        best = (text, read[1], score - OTHER_AREA_CODE_NATS, slots)
+        best, best_score = read, score - OTHER_AREA_CODE_NATS
         for code in QUEBEC_AREA_CODES:
             if _hamming(code, text[lead:lead + 3]) != 1:
                 continue
             fixed = [*slots[:lead], *(_indexes(alphabet, c) for c in code), *slots[lead + 3:]]
             columns, cand = constrained_viterbi(logp, fixed)
-            if columns and cand > best[2]:
+            if columns and cand > best_score:
                 best = ("".join(alphabet.chars[c - 1] for c in columns), columns, cand, fixed)
-        return best
+                best_score = cand
+        return best  # with its own score: a clear number outside Quebec keeps its confidence
 
 
 def _hamming(a: str, b: str) -> int:
