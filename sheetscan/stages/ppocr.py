@@ -140,41 +140,36 @@ def constrained_viterbi(logp: np.ndarray, slots: list[np.ndarray]) -> tuple[list
     emit[0] = masks[0] + logp[0]
     # back-pointers: for emit, 0 = repeat, 1 = from blank before, 2 = from previous label (char in prev_char)
     bp_emit = np.zeros((frames, labels, width), np.int8)
-    prev_char = np.zeros((frames, labels, width), np.int16)
+    prev_char = np.zeros((frames, labels, width), np.int64)
     bp_blank = np.zeros((frames, labels + 1), np.int8)  # 0 = stay, 1 = from emit of label j-1
-    blank_char = np.zeros((frames, labels + 1), np.int16)
+    blank_char = np.zeros((frames, labels + 1), np.int64)
+    rows, columns = np.arange(labels), np.arange(width)
     for t in range(1, frames):
-        new_blank = np.full(labels + 1, NEG)
-        new_emit = np.full((labels, width), NEG)
-        for j in range(labels + 1):
-            stay = blank[j]
-            come = NEG
-            if j > 0:
-                c = int(np.argmax(emit[j - 1]))
-                come = emit[j - 1, c]
-                blank_char[t, j] = c
-            if come > stay:
-                new_blank[j], bp_blank[t, j] = come + logp[t, 0], 1
-            else:
-                new_blank[j] = stay + logp[t, 0]
-        for i in range(labels):
-            repeat = emit[i]
-            from_blank = np.full(width, blank[i])
-            if i > 0:
-                prev = emit[i - 1]
-                order = np.argsort(prev)[::-1][:2]
-                best = np.full(width, prev[order[0]])
-                best[order[0]] = prev[order[1]] if len(order) > 1 else NEG
-                src = np.full(width, order[0])
-                src[order[0]] = order[1] if len(order) > 1 else 0
-            else:
-                best, src = np.full(width, NEG), np.zeros(width, np.int64)
-            stacked = np.stack([repeat, from_blank, best])
-            choice = np.argmax(stacked, axis=0)
-            new_emit[i] = stacked[choice, np.arange(width)] + logp[t] + masks[i]
-            bp_emit[t, i] = choice
-            prev_char[t, i] = src
-        blank, emit = new_blank, new_emit
+        # The best and second-best class of each label: a label may follow the previous one directly only
+        # with a different class (else CTC would merge them), so the second-best stands in for the best.
+        first = np.argmax(emit, axis=1)
+        best1 = emit[rows, first]
+        masked = emit.copy()
+        masked[rows, first] = NEG * 2
+        second = np.argmax(masked, axis=1)
+        best2 = masked[rows, second]
+        come = np.concatenate(([NEG], best1))
+        from_emit = come > blank
+        bp_blank[t] = from_emit
+        blank_char[t, 1:] = first
+        new_blank = np.where(from_emit, come, blank) + logp[t, 0]
+        prev = np.full((labels, width), NEG)
+        src = np.zeros((labels, width), np.int64)
+        if labels > 1:
+            same = columns[None, :] == first[:-1, None]
+            prev[1:] = np.where(same, best2[:-1, None], best1[:-1, None])
+            src[1:] = np.where(same, second[:-1, None], first[:-1, None])
+        stacked = np.stack([emit, np.broadcast_to(blank[:-1, None], (labels, width)), prev])
+        choice = np.argmax(stacked, axis=0)
+        emit = np.take_along_axis(stacked, choice[None], axis=0)[0] + logp[t][None, :] + masks
+        bp_emit[t] = choice
+        prev_char[t] = src
+        blank = new_blank
     end_emit = int(np.argmax(emit[labels - 1]))
     if emit[labels - 1, end_emit] >= blank[labels]:
         score, state = float(emit[labels - 1, end_emit]), ("e", labels - 1, end_emit)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -43,6 +45,28 @@ def test_viterbi_needs_a_blank_between_identical_labels() -> None:
     assert chosen == []  # "00" cannot be read from one uninterrupted '0'
     two_peaks = _logp([{2: 0.95}, {}, {2: 0.95}], 3)
     assert constrained_viterbi(two_peaks, [np.array([2]), np.array([2])])[0] == [2, 2]
+
+
+def _brute_force(logp: np.ndarray, slots: list[np.ndarray]) -> float:
+    """The best path by enumerating every frame labelling and collapsing it the CTC way."""
+    best = NEG
+    for path in itertools.product(range(logp.shape[1]), repeat=len(logp)):
+        spelt = [k for t, k in enumerate(path) if k != 0 and (t == 0 or path[t - 1] != k)]
+        if len(spelt) == len(slots) and all(k in slot for k, slot in zip(spelt, slots, strict=True)):
+            best = max(best, float(sum(logp[t, k] for t, k in enumerate(path))))
+    return best
+
+
+def test_viterbi_finds_the_best_path_that_spells_the_slots() -> None:
+    rng = np.random.default_rng(8)
+    for _ in range(25):
+        frames, width = int(rng.integers(2, 6)), int(rng.integers(2, 5))
+        logp = np.log(rng.dirichlet(np.full(width, 0.5), size=frames))
+        slots = [rng.choice(np.arange(1, width), size=int(rng.integers(1, width)), replace=False)
+                 for _ in range(int(rng.integers(1, 4)))]
+        chosen, score = constrained_viterbi(logp, slots)
+        want = _brute_force(logp, slots)
+        assert score == pytest.approx(want) if want > NEG / 2 else not chosen
 
 
 def test_forced_score_is_the_viterbi_score_of_one_spelling() -> None:
