@@ -1,4 +1,4 @@
-"""Read hand-printed cells with a small CNN (ONNX, run by OpenCV's dnn module) and field-constrained decoding.
+"""Read hand-printed cells with a small CNN (ONNX, run by onnxruntime) and field-constrained decoding.
 
 For each cell: binarise, find the characters (connected components; accents and i-dots joined to the letter
 below; hyphens, apostrophes, dots and underscores recognised by their geometry; over-wide blobs offered to the
@@ -8,7 +8,7 @@ decoded under the field's grammar (postal code letter/digit pattern, four-digit 
 block-capital name, e-mail with exactly one '@').
 
 The model and its class list come from `scripts/train_handprint.py` (see `sheetscan/models/handprint.json`).
-Run-time needs only numpy and OpenCV.
+Run-time needs numpy, OpenCV and onnxruntime (one thread; measured 1.7x less CPU than OpenCV's dnn module).
 
 Heuristics worth knowing:
 - An accent is a small mark above a letter. Its shape picks the accent: two marks side by side = diaeresis,
@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -55,6 +56,9 @@ from sheetscan.fields import (
 )
 from sheetscan.stages.names import lexicon
 from sheetscan.stages.recognize import CELL_PX_PER_MM, CellImage, Reading
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
 
 log = logging.getLogger(__name__)
 
@@ -458,15 +462,22 @@ class HandprintEngine:
         self._email[:, [EMAIL_CHARS.index(d) for d in DIGITS]] *= EMAIL_DIGIT_PRIOR
 
     @cached_property
-    def _net(self) -> cv2.dnn.Net:
-        return cv2.dnn.readNetFromONNX(str(self.model_path))
+    def _net(self) -> InferenceSession:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        return ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
 
     def classify(self, glyphs: np.ndarray) -> np.ndarray:
         """(N, 28, 28) normalised glyphs -> (N, n_classes) probabilities, in one forward pass."""
         if len(glyphs) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        self._net.setInput(glyphs.reshape(-1, 1, GLYPH_SIZE, GLYPH_SIZE).astype(np.float32))
-        return np.asarray(self._net.forward(), np.float32).reshape(len(glyphs), len(self.classes))
+        batch = glyphs.reshape(-1, 1, GLYPH_SIZE, GLYPH_SIZE).astype(np.float32)
+        [probs] = self._net.run(None, {self._net.get_inputs()[0].name: batch})
+        return np.asarray(probs, np.float32).reshape(len(glyphs), len(self.classes))
 
     def read(self, cells: Sequence[CellImage]) -> list[Reading]:
         prepared: list[_Cell | None] = []
