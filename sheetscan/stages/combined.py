@@ -9,16 +9,12 @@ confident of the two instead was measured worse: their confidences are not on on
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 
-from sheetscan.fields import FieldInvalid, FieldKind, validate
+from sheetscan.fields import FieldInvalid, validate
 from sheetscan.stages.recognize import CellImage, Engine, Reading
 
 DISAGREE_FACTOR = 0.3
-# The kinds the second reader is asked about. It almost never reads a whole e-mail address right (measured: 0-4 %
-# of them on the bench, against 20-60 % for the primary), so e-mails are not worth its time: without a second
-# opinion they score as a disagreement and go to review.
-SECOND_KINDS = frozenset({FieldKind.NAME, FieldKind.POSTAL_CODE, FieldKind.BIRTH_YEAR, FieldKind.PHONE})
 
 
 def _normal(cell: CellImage, text: str) -> str | None:
@@ -29,19 +25,15 @@ def _normal(cell: CellImage, text: str) -> str | None:
 
 
 class CombinedEngine:
-    def __init__(self, primary: Engine, second: Engine, second_kinds: Collection[FieldKind] = SECOND_KINDS) -> None:
+    def __init__(self, primary: Engine, second: Engine) -> None:
         self.primary = primary
         self.second = second
-        self.second_kinds = frozenset(second_kinds)
         self.name = f"{primary.name}+{second.name}"
 
     def read(self, cells: Sequence[CellImage]) -> list[Reading]:
         first = self.primary.read(cells)
-        asked = [i for i, c in enumerate(cells) if c.kind in self.second_kinds]
-        other = [Reading("", 0.0, self.second.name)] * len(cells)
         try:
-            for i, reading in zip(asked, self.second.read([cells[i] for i in asked]), strict=True):
-                other[i] = reading
+            other = self.second.read(cells)
         except Exception:  # noqa: BLE001 - the second voice is optional evidence; without it, less agreement
             other = [Reading("", 0.0, self.second.name)] * len(cells)
         out = []

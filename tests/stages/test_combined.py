@@ -31,13 +31,3 @@ def test_a_crashing_second_engine_only_costs_confidence() -> None:
     engine = CombinedEngine(FakeEngine({"postal_code": "H2X 1Y4"}, 0.9), CrashingEngine())
     [reading] = engine.read([CELL])
     assert reading.text == "H2X 1Y4" and reading.confidence < 0.5
-
-
-def test_kinds_the_second_reader_is_not_asked_about_go_to_review() -> None:
-    email = CellImage(np.full((10, 10), 255, np.uint8), FieldKind.EMAIL)
-    second = FakeEngine({"email": "a@b.ca", "postal_code": "H2X 1Y4"}, 0.9)
-    engine = CombinedEngine(FakeEngine({"email": "a@b.ca", "postal_code": "H2X 1Y4"}, 0.9), second,
-                            second_kinds={FieldKind.POSTAL_CODE})
-    readings = engine.read([email, CELL])
-    assert [r.text for r in readings] == ["a@b.ca", "H2X 1Y4"]
-    assert readings[0].confidence < 0.5 < readings[1].confidence
