@@ -4,7 +4,8 @@
     .venv/bin/python scripts/measure_handprint.py --fixture   # the committed test fixture only
 
 Prints, per field kind and pen weight, exact-match accuracy after the field's normaliser, the mean confidence
-of right and wrong readings, and the time per cell; then the time to read a 75-cell sheet in one call.
+of right and wrong readings, and the time per cell; per field kind, the lowest review threshold meeting
+--target on these cells; then the time to read a 75-cell sheet in one call.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import _emnist
 import numpy as np
 from PIL import Image
 
+from sheetscan.evaluate import MachineReading, calibrate, tradeoff
 from sheetscan.fields import POSTAL_FIRST, POSTAL_OTHER, FieldKind, is_valid, validate
 from sheetscan.stages.engines import make_engine
 from sheetscan.stages.recognize import CellImage, Engine
@@ -115,7 +117,8 @@ KINDS: dict[FieldKind, Callable[[Pool, np.random.Generator], tuple[list[Item], s
 }
 
 
-def measure(engine: Engine, pool: Pool, n: int, seed: int, pen_px: int, threshold: float) -> None:
+def measure(engine: Engine, pool: Pool, n: int, seed: int, pen_px: int, threshold: float,
+            machine: list[MachineReading]) -> None:
     for kind, make in KINDS.items():
         if kind == FieldKind.EMAIL and "a" not in pool:
             continue  # the fixture holds no lowercase letters
@@ -129,6 +132,8 @@ def measure(engine: Engine, pool: Pool, n: int, seed: int, pen_px: int, threshol
         readings = engine.read(cells)
         per_cell = (time.perf_counter() - started) / n
         right = [is_valid(kind, r.text) and validate(kind, r.text) == t for r, t in zip(readings, truths, strict=True)]
+        machine += [MachineReading(kind.value, r.confidence, is_valid(kind, r.text), ok)
+                    for r, ok in zip(readings, right, strict=True)]
         accepted = [ok for r, ok in zip(readings, right, strict=True) if r.confidence >= threshold]
         conf_ok = [r.confidence for r, ok in zip(readings, right, strict=True) if ok]
         conf_bad = [r.confidence for r, ok in zip(readings, right, strict=True) if not ok]
@@ -149,12 +154,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="handprint", help="combined, ppocr, handprint or tesseract")
     parser.add_argument("--threshold", type=float, default=0.5, help="review threshold to report")
     parser.add_argument("--pens", default="0,-2,3", help="pen weights to try (pixels)")
+    parser.add_argument("--target", type=float, default=0.005,
+                        help="residual error for the per-kind threshold printed at the end")
     args = parser.parse_args(argv)
     pool = load_pool(None if args.fixture else args.data)
     engine = make_engine(args.engine)
     print(f"engine {engine.name}")
+    machine: list[MachineReading] = []
     for pen in (int(p) for p in args.pens.split(",")):
-        measure(engine, pool, args.n, args.seed, pen, args.threshold)
+        measure(engine, pool, args.n, args.seed + pen, pen, args.threshold, machine)
+    print(f"lowest threshold whose accepted values are wrong at most {args.target:.1%} of the time (seen):")
+    for kind in KINDS:
+        readings = [r for r in machine if r.kind == kind.value]
+        threshold = calibrate(readings, args.target, bound=False)
+        [point] = tradeoff(readings, [threshold])
+        print(f"  {kind.value:12s} {threshold:.4f}: accepts {point.accepted:.0%}, wrong {point.residual:.2%}")
 
     rng = np.random.default_rng(args.seed + 1)
     sheet = []

@@ -16,7 +16,7 @@ class FakeEngine:
 
     name = "fake-1"
 
-    def __init__(self, texts: dict[str, str], confidence: float = 0.99) -> None:
+    def __init__(self, texts: dict[str, str], confidence: float = 1.0) -> None:
         self.texts = texts
         self.confidence = confidence
         self.calls = 0
