@@ -2,9 +2,10 @@
 shipped inside the `rapidocr` wheel), run with onnxruntime on pre-cut cells, and decoded under each field's
 grammar rather than corrected afterwards.
 
-The network outputs, for every 8-pixel column of a 48-pixel-high line, a probability for each of ~18,700
-characters plus the CTC blank. We fold those columns onto the field's alphabet (case folded, separators
-treated as gaps) and then:
+The network outputs, for every 8-pixel column of a 48-pixel-high line, a probability for each of ~540
+characters plus the CTC blank (the wheel's network knows ~18,700; `scripts/build_ppocr_model.py` keeps those
+our fields and Latin text use, and runs its convolutions in int8). We fold those columns onto the field's
+alphabet (case folded, separators treated as gaps) and then:
 - postal code, birth year, phone: a Viterbi search over CTC alignments that must spell exactly the pattern
   (letter-digit-letter digit-letter-digit with the letters Canada Post uses; four digits 19xx/20xx; ten
   digits, or eleven starting with 1, with a plausible area code and exchange, Quebec area codes preferred);
@@ -40,10 +41,12 @@ from sheetscan.fields import (
 from sheetscan.stages.names import lexicon
 from sheetscan.stages.recognize import CellImage, Reading
 
-MODEL_FILE = "PP-OCRv6_rec_small.onnx"
+MODEL_FILE = "PP-OCRv6_rec_small.onnx"  # in the rapidocr wheel: the source scripts/build_ppocr_model.py starts from
+# What the engine runs: that network with its classifier cut to the characters fields use and its convolutions
+# in int8 (same readings within noise, half the CPU), built reproducibly by scripts/build_ppocr_model.py --int8.
+BUILT_MODEL = Path(__file__).resolve().parent.parent / "models" / "ppocr_rec_int8.onnx"
 HEIGHT = 48
 STRIDE = 8  # input pixels per output column
-BATCH = 16
 INK_LEVEL = 160
 NEG = -1e9
 
@@ -63,6 +66,7 @@ SEPARATORS = " -.()/,_–"
 
 
 def model_path() -> Path:
+    """The wheel's original network (for scripts/build_ppocr_model.py)."""
     spec = importlib.util.find_spec("rapidocr")  # located, not imported: we only need its data file
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError("le paquet Python « rapidocr » manque : lancez « make setup »")
@@ -382,7 +386,9 @@ class PpocrEngine:
     def __init__(self, threads: int = 1) -> None:
         import onnxruntime as ort
 
-        path = model_path()
+        path = BUILT_MODEL
+        if not path.exists():
+            raise ConfigError(f"modèle de lecture introuvable : {path.name} (réinstallez sheetscan)")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -392,22 +398,15 @@ class PpocrEngine:
         self.classes = ["<blank>", *meta["character"].splitlines(), " "]
         self.alphabets = build_alphabets(self.classes)
         self.input_name = self.session.get_inputs()[0].name
-        self.name = "ppocr-v6-rec-small-constrained-2"  # 2: names checked against the name lexicon
+        self.name = "ppocr-v6-rec-small-int8-constrained-3"  # 3: int8 network, one line per run
 
     def probabilities(self, lines: list[_Line]) -> list[np.ndarray]:
-        """Network output (T, classes) per line; lines of similar width are batched together."""
-        order = sorted(range(len(lines)), key=lambda i: lines[i].tensor.shape[2])
-        out: list[np.ndarray] = [np.zeros((0, 0))] * len(lines)
-        for start in range(0, len(order), BATCH):
-            group = order[start:start + BATCH]
-            width = max(lines[i].tensor.shape[2] for i in group)
-            batch = np.ones((len(group), 3, HEIGHT, width), np.float32)  # padded with paper white
-            for row, i in enumerate(group):
-                batch[row, :, :, : lines[i].tensor.shape[2]] = lines[i].tensor
-            probs = self.session.run(None, {self.input_name: batch})[0]
-            for row, i in enumerate(group):
-                frames = math.ceil(lines[i].tensor.shape[2] / STRIDE)
-                out[i] = probs[row, :frames]
+        """Network output (T, classes) per line, one line per run: no padding to compute (measured cheaper
+        than batches), and a cell reads the same whatever its neighbours."""
+        out = []
+        for line in lines:
+            probs = self.session.run(None, {self.input_name: line.tensor[None]})[0]
+            out.append(probs[0, : math.ceil(line.tensor.shape[2] / STRIDE)])
         return out
 
     def read(self, cells: Sequence[CellImage]) -> list[Reading]:
