@@ -1,6 +1,6 @@
 """Build sheetscan's reading model from the PP-OCRv6 recogniser shipped in the pinned rapidocr wheel.
 
-    pip install -e ".[train]"   # onnx, at build time only
+    pip install -e ".[models]"   # the rapidocr wheel and onnx, at build time only
     .venv/bin/python scripts/build_ppocr_model.py --int8 --out sheetscan/models/ppocr_rec_int8.onnx
 
 The committed `sheetscan/models/ppocr_rec_int8.onnx` is this script's output (two builds here gave the same
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import sys
 import tempfile
 from pathlib import Path
@@ -34,6 +35,18 @@ from onnx import helper, numpy_helper, version_converter
 from sheetscan.stages import ppocr
 
 HEAD_W, HEAD_B = "linear_8.w_0", "linear_8.b_0"
+MODEL_FILE = "PP-OCRv6_rec_small.onnx"
+
+
+def wheel_model() -> Path:
+    """The recogniser inside the installed rapidocr wheel (located, not imported: only its data file is used)."""
+    spec = importlib.util.find_spec("rapidocr")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit('rapidocr is not installed: pip install -e ".[models]"')
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / MODEL_FILE
+    if not path.exists():
+        raise SystemExit(f"{path}: missing from the rapidocr wheel")
+    return path
 
 
 def fuse_gelu(model: onnx.ModelProto) -> int:
@@ -174,7 +187,7 @@ def main() -> int:
     ap.add_argument("--int8", action="store_true")
     ap.add_argument("--out", type=Path, default=Path("sheetscan/models/ppocr_rec.onnx"))
     args = ap.parse_args()
-    source = ppocr.model_path()
+    source = wheel_model()
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     with tempfile.TemporaryDirectory() as tmp:  # constant folding, Conv+BatchNorm fusion, shapes

@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "handprint.onnx"
+DECODER_VERSION = 2  # 2: name lexicon, Quebec area-code prior, touching digits split in fixed-length fields
 
 GLYPH_SIZE = 28
 GLYPH_BOX = 22  # the longer side of the ink's bounding box in an EMNIST tile (median, ink > 50 %)
@@ -451,7 +452,7 @@ class HandprintEngine:
         meta = json.loads(model_path.with_suffix(".json").read_text())
         self.classes: tuple[str, ...] = tuple(meta["classes"])
         digest = hashlib.sha256(model_path.read_bytes()).hexdigest()[:8]
-        self.name = f"handprint-cnn/{digest}-names"
+        self.name = f"handprint-cnn/{digest}/decoder-{DECODER_VERSION}"
         self._digits = _fold_matrix(self.classes, DIGITS, _AS_DIGIT)
         upper = {c: c.upper() for c in self.classes if c.isalpha()}
         upper["l"] = "I"

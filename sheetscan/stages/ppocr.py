@@ -1,6 +1,6 @@
 """The PP-OCR engine: a recogniser trained on real text lines (PP-OCRv6 recognition, Apache-2.0, its weights
-shipped inside the `rapidocr` wheel), run with onnxruntime on pre-cut cells, and decoded under each field's
-grammar rather than corrected afterwards.
+shipped inside the `rapidocr` wheel, rebuilt by `scripts/build_ppocr_model.py`), run with onnxruntime on pre-cut
+cells, and decoded under each field's grammar rather than corrected afterwards.
 
 The network outputs, for every 8-pixel column of a 48-pixel-high line, a probability for each of ~540
 characters plus the CTC blank (the wheel's network knows ~18,700; `scripts/build_ppocr_model.py` keeps those
@@ -18,7 +18,6 @@ keeps): a reading the network hesitated over, or would not have produced itself,
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import unicodedata
 from collections.abc import Sequence
@@ -41,9 +40,9 @@ from sheetscan.fields import (
 from sheetscan.stages.names import lexicon
 from sheetscan.stages.recognize import CellImage, Reading
 
-MODEL_FILE = "PP-OCRv6_rec_small.onnx"  # in the rapidocr wheel: the source scripts/build_ppocr_model.py starts from
-# What the engine runs: that network with its classifier cut to the characters fields use and its convolutions
-# in int8 (same readings within noise, half the CPU), built reproducibly by scripts/build_ppocr_model.py --int8.
+# What the engine runs: the network of the rapidocr wheel with its classifier cut to the characters fields use
+# and its convolutions in int8 (same readings within noise, half the CPU), built reproducibly by
+# scripts/build_ppocr_model.py --int8.
 BUILT_MODEL = Path(__file__).resolve().parent.parent / "models" / "ppocr_rec_int8.onnx"
 HEIGHT = 48
 STRIDE = 8  # input pixels per output column
@@ -63,17 +62,6 @@ DOMAIN_PRIOR_NATS = 12.0  # how much less likely than the raw reading a known do
 DIGITS = "0123456789"
 LOWER = "abcdefghijklmnopqrstuvwxyz"
 SEPARATORS = " -.()/,_–"
-
-
-def model_path() -> Path:
-    """The wheel's original network (for scripts/build_ppocr_model.py)."""
-    spec = importlib.util.find_spec("rapidocr")  # located, not imported: we only need its data file
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("le paquet Python « rapidocr » manque : lancez « make setup »")
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / MODEL_FILE
-    if not path.exists():
-        raise ConfigError(f"modèle de lecture introuvable : {MODEL_FILE} (réinstallez rapidocr)")
-    return path
 
 
 def _strip_accents(ch: str) -> str:
