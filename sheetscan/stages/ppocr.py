@@ -7,7 +7,7 @@ characters plus the CTC blank (the wheel's network knows ~18,700; `scripts/build
 our fields and Latin text use, and runs its convolutions in int8). We fold those columns onto the field's
 alphabet (case folded, separators treated as gaps) and then:
 - postal code, birth year, phone: a Viterbi search over CTC alignments that must spell exactly the pattern
-  (letter-digit-letter digit-letter-digit with the letters Canada Post uses; four digits 19xx/20xx; ten
+  (letter-digit-letter digit-letter-digit with the letters Canada Post uses; 19xx or 20xx up to 2019; ten
   digits, or eleven starting with 1, with a plausible area code and exchange, Quebec area codes preferred);
 - name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink, then
   known given names and surnames put back missed spaces and accents (`names.py`).
@@ -29,6 +29,7 @@ import numpy as np
 
 from sheetscan.errors import ConfigError
 from sheetscan.fields import (
+    MAX_BIRTH_YEAR,
     NAME_LETTERS,
     OTHER_AREA_CODE_NATS,
     POSTAL_FIRST,
@@ -454,7 +455,9 @@ class PpocrEngine:
             first, other, digit = ix(POSTAL_FIRST), ix(POSTAL_OTHER), ix(DIGITS)
             options = [[first, digit, other, digit, other, digit]]
         elif kind is FieldKind.BIRTH_YEAR:
-            options = [[ix("12"), ix("90"), ix(DIGITS), ix(DIGITS)]]
+            # 19xx or 20xx up to MAX_BIRTH_YEAR: the two centuries as separate spellings, never 10xx or 29xx
+            options = [[ix("1"), ix("9"), ix(DIGITS), ix(DIGITS)],
+                       [ix("2"), ix("0"), ix(DIGITS[: MAX_BIRTH_YEAR // 10 % 10 + 1]), ix(DIGITS)]]
         else:
             d, nz = ix(DIGITS), ix("23456789")
             ten = [nz, d, d, nz, d, d, d, d, d, d]

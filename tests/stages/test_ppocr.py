@@ -143,3 +143,10 @@ def test_an_unsure_area_code_leans_to_quebec_but_a_clear_one_stays(engine: Ppocr
     clear = _network(engine, _digits("4165551234"))  # Toronto, read clearly: 416, not Quebec's 418
     text, confidence = engine.decode(FieldKind.PHONE, clear, [])
     assert text == "4165551234" and confidence > 0.9  # the prior chooses; it does not cast doubt on it
+
+
+def test_a_year_is_spelt_19xx_or_20xx_never_10xx(engine: PpocrEngine) -> None:
+    frames = _digits("1965")
+    frames[2] = {"0": 0.6, "9": 0.38}  # the network leans to 1065, a year no signer has
+    assert engine.decode(FieldKind.BIRTH_YEAR, _network(engine, frames), [])[0] == "1965"
+    assert engine.decode(FieldKind.BIRTH_YEAR, _network(engine, _digits("2003")), [])[0] == "2003"
