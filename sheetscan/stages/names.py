@@ -34,11 +34,23 @@ def _parts(token: str) -> list[str]:
     return [*parts, word]
 
 
+def _deletions(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = sorted((a, b), key=len)
+    return len(long) - len(short) == 1 and any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
 @dataclass(frozen=True)
 class Lexicon:
     first: frozenset[str]  # given-name words, accents stripped
     last: frozenset[str]  # surname words, accents stripped
     spellings: dict[str, list[str]]  # accents stripped -> the known spellings, preferred first
+    deletions: dict[str, frozenset[str]]  # a known word (accents stripped) less one letter, or whole -> words
 
     @classmethod
     def from_lists(cls, first: list[str], last: list[str]) -> Lexicon:
@@ -47,7 +59,18 @@ class Lexicon:
             known = spellings.setdefault(strip_accents(word), [])
             if word not in known:
                 known.append(word)
-        return cls(frozenset(map(strip_accents, first)), frozenset(map(strip_accents, last)), spellings)
+        index: dict[str, set[str]] = {}
+        for key in spellings:
+            for variant in _deletions(key):
+                index.setdefault(variant, set()).add(key)
+        deletions = {k: frozenset(v) for k, v in index.items()}
+        return cls(frozenset(map(strip_accents, first)), frozenset(map(strip_accents, last)), spellings, deletions)
+
+    def near(self, word: str) -> list[str]:
+        """Known words (accents stripped) one letter away from the word: one letter changed, added or missing."""
+        key = strip_accents(word)
+        found = {w for variant in _deletions(key) for w in self.deletions.get(variant, ())}
+        return sorted(w for w in found if w != key and _one_edit(key, w))
 
     def knows(self, token: str, words: frozenset[str] | None = None) -> bool:
         """Every word of the token (one-letter elisions such as D' aside) is known."""

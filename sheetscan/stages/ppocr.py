@@ -10,7 +10,8 @@ alphabet (case folded, separators treated as gaps) and then:
   (letter-digit-letter digit-letter-digit with the letters Canada Post uses; 19xx or 20xx up to 2019; ten
   digits, or eleven starting with 1, with a plausible area code and exchange, Quebec area codes preferred);
 - name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink, then
-  known given names and surnames put back missed spaces and accents (`names.py`).
+  known given names and surnames put back missed spaces and accents (`names.py`), and a word one letter away
+  from a known name becomes that name when the network finds it nearly as likely (`_known_names`).
 Confidence = (the smallest margin of a character over its best rival where it is strongest) x (probability of
 the least certain character) x (how much of the unconstrained best path's probability the constrained reading
 keeps): a reading the network hesitated over, or would not have produced itself, scores low.
@@ -19,6 +20,7 @@ keeps): a reading the network hesitated over, or would not have produced itself,
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +40,7 @@ from sheetscan.fields import (
     FieldKind,
     edit_distance,
 )
-from sheetscan.stages.names import lexicon
+from sheetscan.stages.names import lexicon, strip_accents
 from sheetscan.stages.recognize import CellImage, Reading
 
 # What the engine runs: the network of the rapidocr wheel with its classifier cut to the characters fields use
@@ -387,7 +389,7 @@ class PpocrEngine:
         self.classes = ["<blank>", *meta["character"].splitlines(), " "]
         self.alphabets = build_alphabets(self.classes)
         self.input_name = self.session.get_inputs()[0].name
-        self.name = "ppocr-v6-rec-small-int8-constrained-3"  # 3: int8 network, one line per run
+        self.name = "ppocr-v6-rec-small-int8-constrained-4"  # 4: known names re-scored by the network
 
     def probabilities(self, lines: list[_Line]) -> list[np.ndarray]:
         """Network output (T, classes) per line, one line per run: no padding to compute (measured cheaper
@@ -433,9 +435,10 @@ class PpocrEngine:
                 chars = restore_accents(chars, emitted, list(marks))
                 chars = _spaced(chars, emitted, gaps)
             text = "".join(chars)
-            if kind is FieldKind.NAME:
-                text = lexicon().fix(text)
             columns = [k for k, _, _ in emitted]
+            if kind is FieldKind.NAME:
+                text, cost = _known_names(lexicon().fix(text), folded, alphabet)
+                score -= cost
             if kind is FieldKind.EMAIL:
                 read = text
                 text, columns, score = _email(text, columns, score, alphabet, logp)
@@ -495,6 +498,39 @@ class PpocrEngine:
 
 def _hamming(a: str, b: str) -> int:
     return sum(x != y for x, y in zip(a, b, strict=True))
+
+
+SKELETON = "ABCDEFGHIJKLMNOPQRSTUVWXYZ-'"  # a name's letters without accents, for comparing spellings
+NAME_PRIOR_NATS = 5.0  # how much less likely than the reading a known name one letter away may be and still win
+
+
+def _skeleton(text: str) -> list[int]:
+    return [SKELETON.index(c) + 1 for c in strip_accents(text) if c in SKELETON]
+
+
+def _known_names(text: str, folded: np.ndarray, alphabet: Alphabet) -> tuple[str, float]:
+    """Each word of the name that is no known name but one letter away from some is weighed against them: the
+    network's output is re-scored spelling each (accents and spaces aside, which the ink decides) and a known
+    name within NAME_PRIOR_NATS of the reading replaces the word. Returns the name and what it cost in nats."""
+    names = lexicon()
+    column = np.array([SKELETON.index(strip_accents(c)) + 1 if strip_accents(c) in SKELETON else 0
+                       for c in alphabet.chars])
+    skeleton = np.zeros((len(folded), len(SKELETON) + 1), np.float32)
+    skeleton[:, 0] = folded[:, 0]
+    np.add.at(skeleton.T, column, folded[:, 1:].T)
+    logp = np.log(np.maximum(skeleton, 1e-12))
+    read = forced_score(logp, _skeleton(text))
+    best, best_score = text, read
+    words = re.split(r"([ \-'])", text)
+    for i, word in enumerate(words):
+        if len(word) < 3 or names.knows(word):
+            continue
+        for key in names.near(word):
+            candidate = "".join([*words[:i], names.respell_word(key), *words[i + 1:]])
+            score = forced_score(logp, _skeleton(candidate))
+            if score > best_score - (NAME_PRIOR_NATS if best == text else 0.0):
+                best, best_score = candidate, score
+    return best, max(0.0, read - best_score)
 
 
 def _spaced(chars: list[str], emitted: list[tuple[int, int, int]], gaps: list[tuple[int, int]]) -> list[str]:

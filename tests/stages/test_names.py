@@ -37,3 +37,10 @@ def test_the_shipped_lexicon_knows_common_quebec_names_with_their_accents() -> N
 def test_accents_a_known_name_never_has_give_way_to_its_closest_spelling() -> None:
     assert SMALL.fix("ÉMÏLIE GÏRARD") == "ÉMILIE GIRARD"  # i-dots read as diaereses
     assert Lexicon.from_lists(["LOIC", "LOÏC"], []).fix("LOÏC") == "LOÏC"  # a seen accent that exists stays
+
+
+def test_near_finds_known_words_one_letter_away() -> None:
+    assert SMALL.near("TREMBLEY") == ["TREMBLAY"]  # changed
+    assert SMALL.near("GIRRARD") == ["GIRARD"]  # added
+    assert SMALL.near("HBERT") == ["HEBERT"]  # missing
+    assert SMALL.near("TREMBLAY") == [] and SMALL.near("XYZ") == []

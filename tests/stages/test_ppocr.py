@@ -150,3 +150,17 @@ def test_a_year_is_spelt_19xx_or_20xx_never_10xx(engine: PpocrEngine) -> None:
     frames[2] = {"0": 0.6, "9": 0.38}  # the network leans to 1065, a year no signer has
     assert engine.decode(FieldKind.BIRTH_YEAR, _network(engine, frames), [])[0] == "1965"
     assert engine.decode(FieldKind.BIRTH_YEAR, _network(engine, _digits("2003")), [])[0] == "2003"
+
+
+def _letters(text: str, unsure: dict[int, dict[str, float]]) -> list[dict[str, float]]:
+    frames: list[dict[str, float]] = []
+    for i, ch in enumerate(text):
+        frames += [unsure.get(i, {ch: 0.98}), {}]
+    return frames
+
+
+def test_a_word_one_letter_from_a_known_name_becomes_it_when_the_network_allows(engine: PpocrEngine) -> None:
+    unsure = _network(engine, _letters("SAMUEL BERNFER", {11: {"F": 0.55, "I": 0.4}}))
+    assert engine.decode(FieldKind.NAME, unsure, [])[0] == "SAMUEL BERNIER"
+    sure = _network(engine, _letters("SAMUEL BERNFER", {11: {"F": 0.995}}))  # the network saw an F: kept
+    assert engine.decode(FieldKind.NAME, sure, [])[0] == "SAMUEL BERNFER"
