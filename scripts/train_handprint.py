@@ -4,7 +4,7 @@
         [--fonts dkg,breip,comic-neue,comic-neue-bold,comic-neue-light] [--font-variants 40]
 
 Training data: the EMNIST tiles (real hand print by thousands of writers), plus characters rendered in the
-test bench's calibration fonts with random size, slant, rotation and pen weight (people also print in
+test bench's training fonts with random size, slant, rotation and pen weight (people also print in
 "font-like" hands the EMNIST writers did not use). The bench's held-out fonts are refused, so its test
 set stays unseen.
 
@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sheetscan.stages.handprint import normalise_glyph
-from sheetscan.synth.fill import CALIBRATION_FONTS, HELD_OUT_FONTS, _font, _glyph
+from sheetscan.synth.fill import HELD_OUT_FONTS, TRAINING_FONTS, _font, _glyph
 
 MODEL_DIR = _emnist.REPO_ROOT / "sheetscan" / "models"
 SEED = 20251129
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-minutes", type=float, default=15.0, help="stop early past this budget")
     parser.add_argument("--out", type=Path, default=MODEL_DIR / "handprint.onnx")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--fonts", default=",".join(CALIBRATION_FONTS), help="fonts to mix in ('' for none)")
+    parser.add_argument("--fonts", default=",".join(TRAINING_FONTS), help="fonts to mix in ('' for none)")
     parser.add_argument("--font-variants", type=int, default=40, help="drawings per character and font")
     args = parser.parse_args(argv)
 
