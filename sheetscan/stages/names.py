@@ -2,8 +2,10 @@
 by `scripts/build_name_lexicon.py`) puts back what readers of hand print drop most: the space between a
 given name and a surname written close together, and accents (missed, or of the wrong shape).
 
-It never changes a letter: a word is re-spelt only to a known word that differs from it by accents alone,
-and spaces move only where the letters on both sides stay the same. Unknown names pass through untouched.
+`Lexicon.fix` never changes a letter: a word is re-spelt only to a known word that differs from it by accents
+alone, and spaces move only where the letters on both sides stay the same; unknown names pass through
+untouched. `Lexicon.near` offers the known words one letter away from a word; only a reader that can weigh
+them against what it saw (the PP-OCR engine re-scores its network output) may take one.
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,10 +66,6 @@ LOWER = "abcdefghijklmnopqrstuvwxyz"
 SEPARATORS = " -.()/,_–"
 
 
-def _strip_accents(ch: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
-
-
 @dataclass(frozen=True)
 class Alphabet:
     """A field's output alphabet and, for each network class, the output character it counts for."""
@@ -101,7 +96,7 @@ def _alphabet(classes: list[str], chars: str, mapping: dict[str, str], gaps: str
 def build_alphabets(classes: list[str]) -> dict[FieldKind, Alphabet]:
     upper = {c: c.upper() for c in classes if len(c) == 1 and c.upper() in NAME_LETTERS}
     name_map = upper | {"’": "'", "`": "'", "´": "'", "‘": "'", "—": "-", "–": "-"}
-    email_map = {c: _strip_accents(c).lower() for c in classes if len(c) == 1 and _strip_accents(c).lower() in LOWER}
+    email_map = {c: strip_accents(c).lower() for c in classes if len(c) == 1 and strip_accents(c).lower() in LOWER}
     email_map |= {",": "."}
     digit_like = {d: d for d in DIGITS}
     postal_map = {c: c.upper() for c in classes if len(c) == 1 and c.upper() in POSTAL_OTHER}
@@ -364,7 +359,7 @@ def restore_accents(chars: list[str], emitted: list[tuple[int, int, int]], marks
         best = min(range(len(out)), key=lambda n: abs(centres[n] - mid), default=None)
         if best is None or abs(centres[best] - mid) > 1.2 * STRIDE + (mark.x1 - mark.x0):
             continue
-        base = _strip_accents(out[best])
+        base = strip_accents(out[best])
         if out[best] == base and (base, mark.shape) in ACCENTED:
             out[best] = ACCENTED[(base, mark.shape)]
     return out
