@@ -15,6 +15,7 @@ MIN_STROKE_MM2 = 1.5  # a written cell has at least one component this large
 MIN_INK_SHARE = 0.003
 MIN_TOTAL_MM2 = 3.0  # ... or several smaller strokes adding up to this (thin pens break letters apart)
 STROKE_MM2 = 0.3
+MANY_PIECES = 12  # ... or this many specks adding up to MIN_TOTAL_MM2 (faint writing dithered into dots)
 SIGNATURE_MIN_WIDTH_MM = 6.0
 SIGNATURE_MIN_HEIGHT_MM = 2.0
 
@@ -49,7 +50,9 @@ def measure(interior: np.ndarray, paper: float) -> Ink:
     areas = stats[1:, cv2.CC_STAT_AREA][keep[1:]] / px2
     strokes = areas[areas >= STROKE_MM2]
     written = share >= MIN_INK_SHARE and (
-        bool(areas.size and areas.max() >= MIN_STROKE_MM2) or (len(strokes) >= 3 and strokes.sum() >= MIN_TOTAL_MM2)
+        bool(areas.size and areas.max() >= MIN_STROKE_MM2)
+        or (len(strokes) >= 3 and strokes.sum() >= MIN_TOTAL_MM2)
+        or (len(areas) >= MANY_PIECES and areas.sum() >= MIN_TOTAL_MM2)
     )
     if clean_mask.any():
         ys, xs = np.nonzero(clean_mask)

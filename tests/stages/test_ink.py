@@ -64,3 +64,11 @@ def test_light_pen_and_dotted_black_and_white_strokes_are_written() -> None:
     ink = measure(dotted, 245)
     assert ink.written
     assert (ink.cleaned < 128).sum() > 0.5 * (dotted < 128).sum()  # the dots are kept for the reader
+
+
+def test_faint_writing_dithered_into_separate_dots_is_written() -> None:
+    cell = _cell()
+    for i in range(30):  # dots 1.5 mm apart along a line: too far apart to bridge, too small to be strokes
+        x, y = int(2.5 * PX) + int(i * 1.5 * PX), int(5 * PX) + (i % 3) * 6
+        cell[y : y + 5, x : x + 5] = 40
+    assert measure(cell, 245).written
