@@ -15,7 +15,7 @@ MIN_STROKE_MM2 = 1.5  # a written cell has at least one component this large
 MIN_INK_SHARE = 0.003
 MIN_TOTAL_MM2 = 3.0  # ... or several smaller strokes adding up to this (thin pens break letters apart)
 STROKE_MM2 = 0.3
-MANY_PIECES = 12  # ... or this many specks adding up to MIN_TOTAL_MM2 (faint writing dithered into dots)
+MANY_PIECES = 8  # ... or this many specks adding up to MIN_TOTAL_MM2 (faint or cut writing in B&W scans)
 SIGNATURE_MIN_WIDTH_MM = 6.0
 SIGNATURE_MIN_HEIGHT_MM = 2.0
 
