@@ -46,6 +46,17 @@ DIGITS = "0123456789"
 QUEBEC_AREA_CODES = ("514", "438", "263", "450", "579", "354", "418", "581", "367", "819", "873", "468")
 OTHER_AREA_CODE_NATS = 4.0  # log-odds against an area code outside Quebec (a digit read 55x likelier stays)
 
+
+
+def quebec_codes_near(phone: str) -> list[str]:
+    """The Quebec area codes one digit away from a ten- or eleven-digit number's own, when its own is not one
+    (the alternatives a reader weighs, at OTHER_AREA_CODE_NATS against the code it read)."""
+    code = phone[len(phone) - 10:][:3]
+    if code in QUEBEC_AREA_CODES:
+        return []
+    return [q for q in QUEBEC_AREA_CODES if sum(a != b for a, b in zip(q, code, strict=True)) == 1]
+
+
 MIN_BIRTH_YEAR = 1900
 MAX_BIRTH_YEAR = 2015  # signers are at least ~10 years old in 2025
 

@@ -51,8 +51,8 @@ from sheetscan.fields import (
     OTHER_AREA_CODE_NATS,
     POSTAL_FIRST,
     POSTAL_OTHER,
-    QUEBEC_AREA_CODES,
     FieldKind,
+    quebec_codes_near,
 )
 from sheetscan.stages.names import lexicon
 from sheetscan.stages.recognize import CELL_PX_PER_MM, CellImage, Reading
@@ -631,15 +631,11 @@ class HandprintEngine:
             return "".join(c.char for c in chosen), plaus * math.prod(c.prob for c in chosen) if chosen else 0.0
 
         text, score = read([[DIGITS] * 10, ["1"] + [DIGITS] * 10])
-        lead = len(text) - 10
-        if not text or text[lead:lead + 3] in QUEBEC_AREA_CODES:
-            return text, score
         best, best_score = (text, score), score * math.exp(-OTHER_AREA_CODE_NATS)
-        for code in QUEBEC_AREA_CODES:
-            if sum(a != b for a, b in zip(code, text[lead:lead + 3], strict=True)) == 1:
-                other = read([[*text[:lead], *code] + [DIGITS] * 7])
-                if other[0] and other[1] > best_score:
-                    best, best_score = other, other[1]
+        for code in quebec_codes_near(text) if text else []:
+            other = read([[*text[:-10], *code] + [DIGITS] * 7])
+            if other[0] and other[1] > best_score:
+                best, best_score = other, other[1]
         return best
 
     def _year(self, cell: _Cell, probs: Folded) -> tuple[str, float]:

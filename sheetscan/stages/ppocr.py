@@ -35,9 +35,9 @@ from sheetscan.fields import (
     OTHER_AREA_CODE_NATS,
     POSTAL_FIRST,
     POSTAL_OTHER,
-    QUEBEC_AREA_CODES,
     FieldKind,
     edit_distance,
+    quebec_codes_near,
 )
 from sheetscan.stages.names import lexicon, strip_accents
 from sheetscan.stages.recognize import CellImage, Reading
@@ -383,6 +383,7 @@ class PpocrEngine:
         meta = self.session.get_modelmeta().custom_metadata_map
         self.classes = ["<blank>", *meta["character"].splitlines(), " "]
         self.alphabets = build_alphabets(self.classes)
+        self.skeleton_column = skeleton_columns(self.alphabets[FieldKind.NAME])
         self.input_name = self.session.get_inputs()[0].name
         self.name = "ppocr-v6-rec-small-int8-constrained-4"  # 4: known names re-scored by the network
 
@@ -432,7 +433,7 @@ class PpocrEngine:
             text = "".join(chars)
             columns = [k for k, _, _ in emitted]
             if kind is FieldKind.NAME:
-                text, cost = _known_names(lexicon().fix(text), folded, alphabet)
+                text, cost = _known_names(lexicon().fix(text), folded, self.skeleton_column)
                 score -= cost
             if kind is FieldKind.EMAIL:
                 read = text
@@ -477,22 +478,14 @@ class PpocrEngine:
         area code one digit away; the outside code pays OTHER_AREA_CODE_NATS in that choice only."""
         text, _, score, slots = read
         lead = len(text) - 10
-        if text[lead:lead + 3] in QUEBEC_AREA_CODES:
-            return read
         best, best_score = read, score - OTHER_AREA_CODE_NATS
-        for code in QUEBEC_AREA_CODES:
-            if _hamming(code, text[lead:lead + 3]) != 1:
-                continue
+        for code in quebec_codes_near(text):
             fixed = [*slots[:lead], *(_indexes(alphabet, c) for c in code), *slots[lead + 3:]]
             columns, cand = constrained_viterbi(logp, fixed)
             if columns and cand > best_score:
                 best = ("".join(alphabet.chars[c - 1] for c in columns), columns, cand, fixed)
                 best_score = cand
         return best  # with its own score: a clear number outside Quebec keeps its confidence
-
-
-def _hamming(a: str, b: str) -> int:
-    return sum(x != y for x, y in zip(a, b, strict=True))
 
 
 SKELETON = "ABCDEFGHIJKLMNOPQRSTUVWXYZ-'"  # a name's letters without accents, for comparing spellings
@@ -503,13 +496,17 @@ def _skeleton(text: str) -> list[int]:
     return [SKELETON.index(c) + 1 for c in strip_accents(text) if c in SKELETON]
 
 
-def _known_names(text: str, folded: np.ndarray, alphabet: Alphabet) -> tuple[str, float]:
+def skeleton_columns(alphabet: Alphabet) -> np.ndarray:
+    """For each of a name alphabet's characters, its column in SKELETON (0: blank, for spaces and the rest)."""
+    return np.array([SKELETON.index(strip_accents(c)) + 1 if strip_accents(c) in SKELETON else 0
+                     for c in alphabet.chars])
+
+
+def _known_names(text: str, folded: np.ndarray, column: np.ndarray) -> tuple[str, float]:
     """Each word of the name that is no known name but one letter away from some is weighed against them: the
     network's output is re-scored spelling each (accents and spaces aside, which the ink decides) and a known
     name within NAME_PRIOR_NATS of the reading replaces the word. Returns the name and what it cost in nats."""
     names = lexicon()
-    column = np.array([SKELETON.index(strip_accents(c)) + 1 if strip_accents(c) in SKELETON else 0
-                       for c in alphabet.chars])
     skeleton = np.zeros((len(folded), len(SKELETON) + 1), np.float32)
     skeleton[:, 0] = folded[:, 0]
     np.add.at(skeleton.T, column, folded[:, 1:].T)
