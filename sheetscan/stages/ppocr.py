@@ -11,7 +11,8 @@ alphabet (case folded, separators treated as gaps) and then:
   digits, or eleven starting with 1, with a plausible area code and exchange, Quebec area codes preferred);
 - name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink, then
   known given names and surnames put back missed spaces and accents (`names.py`), and a word one letter away
-  from a known name becomes that name when the network finds it nearly as likely (`_known_names`).
+  from a known name becomes that name when the network finds it nearly as likely (`_known_names`); the words
+  of an e-mail's local part likewise (`_email_names`), after its domain is matched to a known one (`_email`).
 Confidence = (the smallest margin of a character over its best rival where it is strongest) x (probability of
 the least certain character) x (how much of the unconstrained best path's probability the constrained reading
 keeps): a reading the network hesitated over, or would not have produced itself, scores low.
@@ -369,10 +370,13 @@ Decoded = tuple[str, list[int], float, list[np.ndarray]]  # text, network column
 
 
 class PpocrEngine:
-    def __init__(self, threads: int = 1) -> None:
+    """Reads cells with a CTC line network of PP-OCR's interface; `model` and `name` select which network."""
+
+    def __init__(self, threads: int = 1, model: Path = BUILT_MODEL,
+                 name: str = "ppocr-v6-rec-small-int8-constrained-5") -> None:  # 5: e-mail words too
         import onnxruntime as ort
 
-        path = BUILT_MODEL
+        path = model
         if not path.exists():
             raise ConfigError(f"modèle de lecture introuvable : {path.name} (réinstallez sheetscan)")
         options = ort.SessionOptions()
@@ -385,7 +389,7 @@ class PpocrEngine:
         self.alphabets = build_alphabets(self.classes)
         self.skeleton_column = skeleton_columns(self.alphabets[FieldKind.NAME])
         self.input_name = self.session.get_inputs()[0].name
-        self.name = "ppocr-v6-rec-small-int8-constrained-4"  # 4: known names re-scored by the network
+        self.name = name
 
     def probabilities(self, lines: list[_Line]) -> list[np.ndarray]:
         """Network output (T, classes) per line, one line per run: no padding to compute (measured cheaper
@@ -438,6 +442,7 @@ class PpocrEngine:
             if kind is FieldKind.EMAIL:
                 read = text
                 text, columns, score = _email(text, columns, score, alphabet, logp)
+                text, columns, score = _email_names(text, columns, score, alphabet, logp)
                 if text != read:
                     margins = [margin(folded, c, slice(None), everything) for c in columns]
         else:
@@ -566,3 +571,31 @@ def _email(text: str, columns: list[int], score: float, alphabet: Alphabet,
     if best[0] == text:
         return text, columns, score
     return best[0], best[1], best[2] + DOMAIN_PRIOR_NATS * 0.5
+
+
+def _email_names(text: str, columns: list[int], score: float, alphabet: Alphabet,
+                 logp: np.ndarray) -> tuple[str, list[int], float]:
+    """Most addresses spell their owner's names (« marie.tremblay@... »): each word of the part before the '@'
+    that is no known name but one letter away from some is weighed against them, like a name cell's words
+    (`_known_names`), and a known name within NAME_PRIOR_NATS of the reading replaces it."""
+    if "@" not in text or not columns:
+        return text, columns, score
+    names = lexicon()
+    at = text.index("@")  # the columns spell the same local part (a domain's dots may be missing from them)
+    read = forced_score(logp, columns)
+    for match in list(re.finditer(r"[a-z]{3,}", text[:at])):
+        word = match.group().upper()
+        if names.knows(word):
+            continue
+        base = forced_score(logp, columns)
+        best = (text, columns, base - NAME_PRIOR_NATS)
+        for key in names.near(word):
+            local = text[: match.start()] + key.lower() + text[match.end(): at]
+            labels = [alphabet.chars.index(c) + 1 for c in local] + columns[len(text[:at]):]
+            cand = forced_score(logp, labels)
+            if cand > best[2]:
+                best = (local + text[at:], labels, cand)
+        if best[0] != text:
+            text, columns = best[0], best[1]
+            at = text.index("@")
+    return text, columns, score - max(0.0, read - forced_score(logp, columns))

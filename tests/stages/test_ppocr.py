@@ -164,3 +164,12 @@ def test_a_word_one_letter_from_a_known_name_becomes_it_when_the_network_allows(
     assert engine.decode(FieldKind.NAME, unsure, [])[0] == "SAMUEL BERNIER"
     sure = _network(engine, _letters("SAMUEL BERNFER", {11: {"F": 0.995}}))  # the network saw an F: kept
     assert engine.decode(FieldKind.NAME, sure, [])[0] == "SAMUEL BERNFER"
+
+
+def test_an_email_word_one_letter_from_a_known_name_becomes_it_when_the_network_allows(engine: PpocrEngine) -> None:
+    unsure = _network(engine, _letters("jeon.tremblay@gmail.com", {2: {"o": 0.55, "a": 0.4}}))
+    assert engine.decode(FieldKind.EMAIL, unsure, [])[0] == "jean.tremblay@gmail.com"
+    sure = _network(engine, _letters("jeon.tremblay@gmail.com", {2: {"o": 0.995}}))
+    assert engine.decode(FieldKind.EMAIL, sure, [])[0] == "jeon.tremblay@gmail.com"
+    other = _network(engine, _letters("xkqz.tremblay@gmail.com", {}))  # no known name near: as read
+    assert engine.decode(FieldKind.EMAIL, other, [])[0] == "xkqz.tremblay@gmail.com"
