@@ -3,8 +3,8 @@ model trained on.
 
     .venv/bin/python benchmarks/recognition.py [--sheets 30] [--engine NAME] [--json]
 
-1. Renders test sheets in HELD_OUT_FONTS (the character CNN trained on EMNIST and on the calibration fonts,
-   never on these; the review thresholds were chosen on real EMNIST handwriting, see sheetscan/config.py).
+1. Renders test sheets in HELD_OUT_FONTS (the character CNN and the line reader trained on EMNIST and on other
+   fonts, never on these; the review thresholds were chosen on real EMNIST handwriting, see sheetscan/config.py).
 2. Ingests them with the engine, timing the engine's CPU (this process and its child processes).
 Prints per field kind: exact-match accuracy, blank/written accuracy, and with the default review thresholds
 the share accepted without review, the residual error among those and its 95 % upper bound; then what

@@ -7,7 +7,7 @@ from typing import Literal, get_args
 from sheetscan.errors import ConfigError
 from sheetscan.stages.recognize import Engine
 
-EngineName = Literal["combined", "ppocr", "handprint", "tesseract"]
+EngineName = Literal["combined", "ppocr", "linereader", "handprint", "tesseract"]
 ENGINES: tuple[str, ...] = get_args(EngineName)
 
 
@@ -23,9 +23,14 @@ def make_engine(name: str) -> Engine:
     if name == "combined":
         from sheetscan.stages.combined import CombinedEngine
         from sheetscan.stages.handprint import HandprintEngine
+        from sheetscan.stages.linereader import LineReaderEngine
         from sheetscan.stages.ppocr import PpocrEngine
 
-        return CombinedEngine(PpocrEngine(), HandprintEngine())
+        return CombinedEngine(PpocrEngine(), LineReaderEngine(), HandprintEngine())
+    if name == "linereader":
+        from sheetscan.stages.linereader import LineReaderEngine
+
+        return LineReaderEngine()
     if name == "ppocr":
         from sheetscan.stages.ppocr import PpocrEngine
 

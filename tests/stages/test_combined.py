@@ -31,3 +31,25 @@ def test_a_crashing_second_engine_only_costs_confidence() -> None:
     engine = CombinedEngine(FakeEngine({"postal_code": "H2X 1Y4"}, 0.9), CrashingEngine())
     [reading] = engine.read([CELL])
     assert reading.text == "H2X 1Y4" and reading.confidence < 0.5
+
+
+def _three(a: str, b: str, c: str) -> CombinedEngine:
+    return CombinedEngine(FakeEngine({"postal_code": a}, 0.9), FakeEngine({"postal_code": b}, 0.9),
+                          FakeEngine({"postal_code": c}, 0.9))
+
+
+def test_the_third_reader_agreeing_too_raises_confidence_further() -> None:
+    [two] = _three("H2X 1Y4", "H2X 1Y4", "H2X 1Y7").read([CELL])
+    [three] = _three("H2X 1Y4", "H2X 1Y4", "H2X1Y4").read([CELL])
+    assert two.text == three.text == "H2X 1Y4"
+    assert two.confidence == 0.99 and three.confidence == 0.999
+
+
+def test_two_later_readers_agreeing_against_the_primary_win_but_go_to_review() -> None:
+    [reading] = _three("H2X 1Y4", "H2X 1Y7", "H2X 1Y7").read([CELL])
+    assert reading.text == "H2X 1Y7" and reading.confidence < 0.5
+
+
+def test_three_readers_disagreeing_keep_the_primary_marked_down_twice() -> None:
+    [reading] = _three("H2X 1Y4", "H2X 1Y7", "H2X 1Y1").read([CELL])
+    assert reading.text == "H2X 1Y4" and reading.confidence == round(0.9 * 0.3 * 0.3, 4)
