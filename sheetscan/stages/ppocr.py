@@ -135,6 +135,9 @@ def constrained_viterbi(logp: np.ndarray, slots: list[np.ndarray]) -> tuple[list
     bp_blank = np.zeros((frames, labels + 1), np.int8)  # 0 = stay, 1 = from emit of label j-1
     blank_char = np.zeros((frames, labels + 1), np.int64)
     rows, columns = np.arange(labels), np.arange(width)
+    gain = logp[:, None, :] + masks[None]  # what emitting each label as each column adds, per frame
+    come = np.full(labels + 1, NEG)  # what reaches each blank from the label before it
+    prev = np.full((labels, width), NEG)  # what reaches each label from the label before it (none for the first)
     for t in range(1, frames):
         # The best and second-best class of each label: a label may follow the previous one directly only
         # with a different class (else CTC would merge them), so the second-best stands in for the best.
@@ -144,22 +147,20 @@ def constrained_viterbi(logp: np.ndarray, slots: list[np.ndarray]) -> tuple[list
         masked[rows, first] = NEG * 2
         second = np.argmax(masked, axis=1)
         best2 = masked[rows, second]
-        come = np.concatenate(([NEG], best1))
+        come[1:] = best1
         from_emit = come > blank
         bp_blank[t] = from_emit
         blank_char[t, 1:] = first
         new_blank = np.where(from_emit, come, blank) + logp[t, 0]
-        prev = np.full((labels, width), NEG)
-        src = np.zeros((labels, width), np.int64)
         if labels > 1:
             same = columns[None, :] == first[:-1, None]
             prev[1:] = np.where(same, best2[:-1, None], best1[:-1, None])
-            src[1:] = np.where(same, second[:-1, None], first[:-1, None])
-        stacked = np.stack([emit, np.broadcast_to(blank[:-1, None], (labels, width)), prev])
-        choice = np.argmax(stacked, axis=0)
-        emit = np.take_along_axis(stacked, choice[None], axis=0)[0] + logp[t][None, :] + masks
+            prev_char[t, 1:] = np.where(same, second[:-1, None], first[:-1, None])
+        before = blank[:-1, None]
+        # the first best of (repeat, from the blank before, from the previous label), as argmax would pick it
+        choice = np.where((emit >= before) & (emit >= prev), 0, np.where(before >= prev, 1, 2))
+        emit = np.maximum(np.maximum(emit, before), prev) + gain[t]
         bp_emit[t] = choice
-        prev_char[t] = src
         blank = new_blank
     end_emit = int(np.argmax(emit[labels - 1]))
     if emit[labels - 1, end_emit] >= blank[labels]:
