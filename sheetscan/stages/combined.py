@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sheetscan.fields import FieldInvalid, FieldKind, validate
+from sheetscan.fields import FieldInvalid, validate
 from sheetscan.stages.recognize import CellImage, Engine, Reading
 
 DISAGREE_FACTOR = 0.3
@@ -50,22 +50,6 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     chosen = next((r for r, v in zip(readings, values, strict=True) if v is not None), readings[0])
     factor = DISAGREE_FACTOR if len(readings) == 2 else DISAGREE_FACTOR**2
     return Reading(chosen.text, round(chosen.confidence * factor, 6), name)
-
-
-class KindsOnly:
-    """An engine that reads only some field kinds and leaves the others unread (blank, no confidence)."""
-
-    def __init__(self, inner: Engine, kinds: frozenset[FieldKind]) -> None:
-        self.inner = inner
-        self.kinds = kinds
-        self.name = inner.name
-
-    def read(self, cells: Sequence[CellImage]) -> list[Reading]:
-        mine = [i for i, cell in enumerate(cells) if cell.kind in self.kinds]
-        out = [Reading("", 0.0, self.name)] * len(cells)
-        for i, reading in zip(mine, self.inner.read([cells[i] for i in mine]), strict=True):
-            out[i] = reading
-        return out
 
 
 class CombinedEngine:

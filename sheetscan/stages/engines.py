@@ -21,16 +21,12 @@ def make_engine(name: str) -> Engine:
 
         return HandprintEngine()
     if name == "combined":
-        from sheetscan.fields import FieldKind
-        from sheetscan.stages.combined import CombinedEngine, KindsOnly
+        from sheetscan.stages.combined import CombinedEngine
         from sheetscan.stages.handprint import HandprintEngine
         from sheetscan.stages.linereader import LineReaderEngine
         from sheetscan.stages.ppocr import PpocrEngine
 
-        # The character CNN votes on codes, years and phones only: on names and e-mails it seldom agrees with
-        # the others (measured) and costs a quarter of a second per full sheet.
-        digits = frozenset({FieldKind.POSTAL_CODE, FieldKind.BIRTH_YEAR, FieldKind.PHONE})
-        return CombinedEngine(PpocrEngine(), LineReaderEngine(), KindsOnly(HandprintEngine(), digits))
+        return CombinedEngine(PpocrEngine(), LineReaderEngine(), HandprintEngine())
     if name == "linereader":
         from sheetscan.stages.linereader import LineReaderEngine
 

@@ -1,7 +1,7 @@
 import numpy as np
 
 from sheetscan.fields import FieldKind
-from sheetscan.stages.combined import CombinedEngine, KindsOnly
+from sheetscan.stages.combined import CombinedEngine
 from sheetscan.stages.recognize import CellImage
 from tests.helpers import CrashingEngine, FakeEngine
 
@@ -54,10 +54,3 @@ def test_three_readers_disagreeing_keep_the_primary_marked_down_twice() -> None:
     [reading] = _three("H2X 1Y4", "H2X 1Y7", "H2X 1Y1").read([CELL])
     assert reading.text == "H2X 1Y4" and reading.confidence == round(0.9 * 0.3 * 0.3, 4)
 
-
-def test_a_reader_limited_to_some_kinds_leaves_the_others_unread() -> None:
-    inner = FakeEngine({"postal_code": "H2X 1Y4", "name": "JEAN ROY"}, 0.9)
-    name_cell = CellImage(CELL.image, FieldKind.NAME)
-    readings = KindsOnly(inner, frozenset({FieldKind.POSTAL_CODE})).read([name_cell, CELL])
-    assert [r.text for r in readings] == ["", "H2X 1Y4"]
-    assert readings[0].confidence == 0.0
