@@ -111,9 +111,9 @@ def main() -> None:
     print(f"{'field':<12}{'cells':>7}{'exact':>8}{'blank/wr':>10}{'threshold':>11}{'accepted':>10}{'residual':>10}"
           f"{'(95 % bound)':>14}{'hindsight':>11}{'accepted':>10}")
     for kind, r in rows.items():
-        print(f"{kind:<12}{r['cells']:>7}{r['exact']:>8.1%}{r['blank_written']:>10.2%}{r['threshold']:>11.4f}"
+        print(f"{kind:<12}{r['cells']:>7}{r['exact']:>8.1%}{r['blank_written']:>10.2%}{r['threshold']:>11.6f}"
               f"{r['accepted']:>10.1%}{r['residual']:>10.2%}{r['residual_bound95']:>14.2%}"
-              f"{r['hindsight_threshold']:>11.4f}{r['hindsight_accepted']:>10.1%}")
+              f"{r['hindsight_threshold']:>11.6f}{r['hindsight_accepted']:>10.1%}")
     print(f"signed/unsigned {result['signed']:.2%}; accepted without review {accepted:.1%} of written cells; "
           f"recognition CPU {per_sheet:.2f} s/sheet")
     print(f"hindsight: the lowest threshold that would have kept these sheets' residual <= {args.target:.1%}")
