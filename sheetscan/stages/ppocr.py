@@ -584,7 +584,7 @@ def _email_names(text: str, columns: list[int], score: float, alphabet: Alphabet
     names = lexicon()
     at = text.index("@")  # the columns spell the same local part (a domain's dots may be missing from them)
     read = forced_score(logp, columns)
-    for match in list(re.finditer(r"[a-z]{3,}", text[:at])):
+    for match in reversed(list(re.finditer(r"[a-z]{3,}", text[:at]))):  # from the right: spans stay put
         word = match.group().upper()
         if names.knows(word):
             continue
@@ -592,7 +592,7 @@ def _email_names(text: str, columns: list[int], score: float, alphabet: Alphabet
         best = (text, columns, base - NAME_PRIOR_NATS)
         for key in names.near(word):
             local = text[: match.start()] + key.lower() + text[match.end(): at]
-            labels = [alphabet.chars.index(c) + 1 for c in local] + columns[len(text[:at]):]
+            labels = [alphabet.chars.index(c) + 1 for c in local] + columns[at:]
             cand = forced_score(logp, labels)
             if cand > best[2]:
                 best = (local + text[at:], labels, cand)

@@ -173,3 +173,12 @@ def test_an_email_word_one_letter_from_a_known_name_becomes_it_when_the_network_
     assert engine.decode(FieldKind.EMAIL, sure, [])[0] == "jeon.tremblay@gmail.com"
     other = _network(engine, _letters("xkqz.tremblay@gmail.com", {}))  # no known name near: as read
     assert engine.decode(FieldKind.EMAIL, other, [])[0] == "xkqz.tremblay@gmail.com"
+
+
+def test_email_words_of_new_lengths_are_each_put_in_their_own_place(engine: PpocrEngine) -> None:
+    frames: list[dict[str, float]] = []
+    for ch in "mrc.trembly@gmail.com":
+        frames += [{ch: 0.98}, {}]
+    frames[1] = {"a": 0.3}  # a faint 'a' after the 'm', and one after the 'l' of trembly
+    frames[len("mrc.trembl") * 2 - 1] = {"a": 0.3}
+    assert engine.decode(FieldKind.EMAIL, _network(engine, frames), [])[0] == "marc.tremblay@gmail.com"
