@@ -98,6 +98,8 @@ def name_text(rng: random.Random, first: list[str], last: list[str]) -> str:
     b = rng.choice(last) if rng.random() < 0.6 else _letters(rng, 3, 9)
     if rng.random() < 0.12:
         b += "-" + (rng.choice(last) if rng.random() < 0.6 else _letters(rng, 3, 7))
+    # Always one space in the end (the comma variant loses its comma); written so to draw the same random
+    # numbers as the run that made the committed model.
     return f"{a}{rng.choice([' ', ' ', ' ', ', '][: 3 if rng.random() < 0.9 else 4])}{b}".replace(",", "")
 
 
