@@ -77,7 +77,7 @@ def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, dou
              error: str | None = None, reason: ReviewReason | None = None) -> CellReading:
         return CellReading(
             field=cut.field, kind=cut.kind, row=cut.row, required=cut.required, ink=round(ink.share, 5),
-            written=written, raw=raw, value=value, confidence=round(confidence, 4), engine=engine,
+            written=written, raw=raw, value=value, confidence=confidence, engine=engine,
             template=template.ref, error=error, review_reason=reason, crop_png=png(cut.review),
         )
 

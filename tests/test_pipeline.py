@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sheetscan.config import Settings
+from sheetscan.fields import FieldKind
 from sheetscan.pipeline import fit_template, ingest, read_page
 from sheetscan.records import ReviewReason
 from sheetscan.stages.load import LoadedPage
@@ -65,6 +66,14 @@ def test_low_confidence_and_invalid_values_are_queued(page_png: Path, template: 
     assert row1["postal_code"].review_reason is ReviewReason.INVALID
     assert row1["postal_code"].value is None and row1["postal_code"].error
     assert row1["name"].review_reason is ReviewReason.LOW_CONFIDENCE
+
+
+def test_a_confidence_just_under_its_threshold_is_stored_as_it_was_judged(page_png: Path, template: Template) -> None:
+    settings = Settings(review_threshold={FieldKind.NAME: 0.99999})
+    result = read_page(_loaded(page_png), [template], FakeEngine(TEXTS, confidence=0.99996), settings)
+    name = next(c for c in result.rows[0].cells if c.field == "name")
+    assert name.review_reason is ReviewReason.LOW_CONFIDENCE
+    assert name.confidence == 0.99996  # not rounded up to 1.0, which would read as "accepted" later
 
 
 def test_batch_survives_bad_input_and_rerun_adds_nothing(page_png: Path, tmp_path: Path, template: Template) -> None:
