@@ -29,6 +29,7 @@ import math
 import random
 import sys
 import time
+from functools import lru_cache
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -78,6 +79,7 @@ EXTRA_FONTS = {
 # --- texts -------------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1)
 def _names() -> tuple[list[str], list[str]]:
     import json
 

@@ -47,7 +47,6 @@ QUEBEC_AREA_CODES = ("514", "438", "263", "450", "579", "354", "418", "581", "36
 OTHER_AREA_CODE_NATS = 4.0  # log-odds against an area code outside Quebec (a digit read 55x likelier stays)
 
 
-
 def quebec_codes_near(phone: str) -> list[str]:
     """The Quebec area codes one digit away from a ten- or eleven-digit number's own, when its own is not one
     (the alternatives a reader weighs, at OTHER_AREA_CODE_NATS against the code it read)."""

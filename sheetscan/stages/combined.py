@@ -48,8 +48,7 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
             confidence = _either(readings[i].confidence, readings[j].confidence) * DISAGREE_FACTOR
             return Reading(readings[i].text, round(confidence, 6), name)
     chosen = next((r for r, v in zip(readings, values, strict=True) if v is not None), readings[0])
-    factor = DISAGREE_FACTOR if len(readings) == 2 else DISAGREE_FACTOR**2
-    return Reading(chosen.text, round(chosen.confidence * factor, 6), name)
+    return Reading(chosen.text, round(chosen.confidence * DISAGREE_FACTOR ** (len(readings) - 1), 6), name)
 
 
 class CombinedEngine:

@@ -583,12 +583,11 @@ def _email_names(text: str, columns: list[int], score: float, alphabet: Alphabet
         return text, columns, score
     names = lexicon()
     at = text.index("@")  # the columns spell the same local part (a domain's dots may be missing from them)
-    read = forced_score(logp, columns)
+    read = base = forced_score(logp, columns)
     for match in reversed(list(re.finditer(r"[a-z]{3,}", text[:at]))):  # from the right: spans stay put
         word = match.group().upper()
         if names.knows(word):
             continue
-        base = forced_score(logp, columns)
         best = (text, columns, base - NAME_PRIOR_NATS)
         for key in names.near(word):
             local = text[: match.start()] + key.lower() + text[match.end(): at]
@@ -597,6 +596,6 @@ def _email_names(text: str, columns: list[int], score: float, alphabet: Alphabet
             if cand > best[2]:
                 best = (local + text[at:], labels, cand)
         if best[0] != text:
-            text, columns = best[0], best[1]
+            text, columns, base = best
             at = text.index("@")
-    return text, columns, score - max(0.0, read - forced_score(logp, columns))
+    return text, columns, score - max(0.0, read - base)
