@@ -346,6 +346,8 @@ def train(args: argparse.Namespace) -> int:
     shuffled = np.random.default_rng(SEED).permutation(len(widths))
     val_ids, train_ids = shuffled[:n_val], shuffled[n_val:]
     model = network(len(CLASSES))
+    if args.resume:
+        model.load_state_dict(torch.load(args.resume))
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     rng = np.random.default_rng(SEED)
@@ -450,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--rate", type=float, default=100, help="expected lines per second (sets the schedule)")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--out", type=Path, default=MODEL_PATH)
+    t.add_argument("--resume", type=Path, help="start from the weights a previous run saved (its .pt)")
     args = parser.parse_args(argv)
     return build_data(args) if args.command == "data" else train(args)
 
