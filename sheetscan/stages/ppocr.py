@@ -51,6 +51,7 @@ HEIGHT = 48
 STRIDE = 8  # input pixels per output column
 INK_LEVEL = 160
 NEG = -1e9
+SURE_BLANK = 0.999
 
 # The e-mail providers most Quebec signers use: a reading whose domain is a couple of letters away from one of
 # these is re-scored as that domain, and kept if the network finds it nearly as likely as what it read.
@@ -114,10 +115,26 @@ def _indexes(alphabet: Alphabet, allowed: str) -> np.ndarray:
     return np.array([alphabet.chars.index(c) + 1 for c in allowed], np.int64)
 
 
+def _collapse_blanks(logp: np.ndarray, labels: int) -> np.ndarray:
+    """Each run of frames that are surely blank (p > SURE_BLANK) summed into one frame: a CTC output is mostly
+    such frames, and a path crosses them as blank or stays on one character through them at the same cost as
+    before. What is lost, placing a character inside the run, costs more than 7 nats a frame. Halves the
+    frames the constrained decoder walks."""
+    sure = logp[:, 0] > math.log(SURE_BLANK)
+    keep = ~sure
+    keep[1:] |= sure[1:] & ~sure[:-1]
+    keep[0] = True
+    starts = np.flatnonzero(keep)
+    if len(starts) == len(logp) or len(starts) < labels:
+        return logp
+    return np.add.reduceat(logp, starts, axis=0)
+
+
 def constrained_viterbi(logp: np.ndarray, slots: list[np.ndarray]) -> tuple[list[int], float]:
     """Best CTC alignment of `logp` (T, K; column 0 = blank) that spells one class from each slot, in order.
 
     Returns the chosen columns and the path's log probability (NEG when no alignment fits)."""
+    logp = _collapse_blanks(logp, len(slots))
     frames, width = logp.shape
     labels = len(slots)
     if labels == 0 or frames < labels:
@@ -263,12 +280,12 @@ class _Line:
 def prepare(image: np.ndarray) -> _Line | None:
     """Crop to the ink, scale to 48 px high, normalise like PP-OCR; find word gaps."""
     ink = image < INK_LEVEL
-    ys, xs = np.nonzero(ink)
-    if len(xs) == 0:
+    left, top, w, h = cv2.boundingRect(ink.view(np.uint8))
+    if w == 0:
         return None
     pad = 6
-    y0, y1 = max(0, ys.min() - pad), min(image.shape[0], ys.max() + pad + 1)
-    x0, x1 = max(0, xs.min() - pad), min(image.shape[1], xs.max() + pad + 1)
+    y0, y1 = max(0, top - pad), min(image.shape[0], top + h + pad)
+    x0, x1 = max(0, left - pad), min(image.shape[1], left + w + pad)
     crop = image[y0:y1, x0:x1]
     scale = HEIGHT / crop.shape[0]
     width = max(STRIDE * 2, int(round(crop.shape[1] * scale)))
@@ -294,6 +311,22 @@ def prepare(image: np.ndarray) -> _Line | None:
             gaps = [runs[0]]
     tensor = (line.astype(np.float32) / 255.0 - 0.5) / 0.5
     return _Line(np.repeat(tensor[None], 3, axis=0), gaps, find_marks(line < INK_LEVEL))
+
+
+_last_batch: tuple[list[np.ndarray | None], list[_Line | None]] = ([], [])
+
+
+def prepared(images: list[np.ndarray | None]) -> list[_Line | None]:
+    """`prepare` for each image (None stays None). The combined engine's two CTC readers read the same cells
+    one after the other: the last batch's lines are kept (with their images, so that no id is reused) and
+    served again when the very same image objects come back."""
+    global _last_batch
+    seen, lines = _last_batch
+    if len(seen) == len(images) and all(a is b for a, b in zip(seen, images, strict=True)):
+        return lines
+    lines = [prepare(image) if image is not None else None for image in images]
+    _last_batch = (images, lines)
+    return lines
 
 
 def find_marks(ink: np.ndarray) -> list[Mark]:
@@ -403,7 +436,7 @@ class PpocrEngine:
 
     def read(self, cells: Sequence[CellImage]) -> list[Reading]:
         empty = Reading("", 0.0, self.name)
-        lines = [prepare(c.image) if c.kind in self.alphabets or c.kind is FieldKind.TEXT else None for c in cells]
+        lines = prepared([c.image if c.kind in self.alphabets or c.kind is FieldKind.TEXT else None for c in cells])
         todo = [i for i, line in enumerate(lines) if line is not None]
         readings = [empty] * len(cells)
         try:

@@ -9,7 +9,15 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from sheetscan.fields import FieldKind
-from sheetscan.stages.ppocr import NEG, PpocrEngine, best_path, constrained_viterbi, find_marks, forced_score
+from sheetscan.stages.ppocr import (
+    NEG,
+    PpocrEngine,
+    best_path,
+    constrained_viterbi,
+    find_marks,
+    forced_score,
+    prepared,
+)
 from sheetscan.stages.recognize import CELL_PX_PER_MM, CellImage
 
 
@@ -69,6 +77,17 @@ def test_viterbi_finds_the_best_path_that_spells_the_slots() -> None:
         assert score == pytest.approx(want) if want > NEG / 2 else not chosen
 
 
+def test_runs_of_sure_blanks_are_walked_as_one_frame_at_the_same_score() -> None:
+    # '1', a long sure-blank gap, '1' again, '2': the gap is summed into one frame, the score is the full path's
+    logp = _logp([{1: 0.9}, *[{}] * 4, {1: 0.8}, {}, {2: 0.9}], 3)
+    slots = [np.array([1]), np.array([1]), np.array([1, 2])]
+    chosen, score = constrained_viterbi(logp, slots)
+    assert chosen == [1, 1, 2]
+    assert score == pytest.approx(_brute_force(logp, slots))
+    longer = _logp([{1: 0.9}, *[{}] * 40, {1: 0.8}, {}, {2: 0.9}], 3)
+    assert constrained_viterbi(longer, slots)[1] == pytest.approx(score + 36 * float(logp[1, 0]))
+
+
 def test_forced_score_is_the_viterbi_score_of_one_spelling() -> None:
     rng = np.random.default_rng(3)
     for _ in range(20):
@@ -77,6 +96,16 @@ def test_forced_score_is_the_viterbi_score_of_one_spelling() -> None:
         _, want = constrained_viterbi(logp, [np.array([k]) for k in labels])
         got = forced_score(logp, labels)
         assert got == pytest.approx(want) if want > NEG / 2 else got == NEG
+
+
+def test_the_same_cells_are_prepared_once_for_both_line_readers() -> None:
+    image = np.full((40, 120), 255, np.uint8)
+    image[10:30, 20:100] = 0
+    first = prepared([image, None])
+    assert first[1] is None
+    assert prepared([image, None]) is first  # the very same images: the same lines, not recomputed
+    again = prepared([image.copy(), None])
+    assert again is not first and again[0] is not None and np.array_equal(again[0].tensor, first[0].tensor)
 
 
 def test_accent_mark_above_a_letter_is_found() -> None:
