@@ -82,7 +82,7 @@ KINDS: dict[FieldKind, KindInfo] = {
 def _normalise_name(raw: str) -> str:
     text = unicodedata.normalize("NFC", raw).upper()
     text = text.replace("’", "'").replace("`", "'")
-    text = re.sub(r"\s*-\s*", "-", text)
+    text = re.sub(r"\s*([-'])\s*", r"\1", text)  # no space beside a hyphen or an elision's apostrophe
     text = re.sub(r"\s+", " ", text).strip(" -'")
     if not text:
         raise FieldInvalid("nom vide")

@@ -47,6 +47,7 @@ def test_email() -> None:
 def test_names_keep_accents_hyphens_apostrophes() -> None:
     assert validate(FieldKind.NAME, "marie - ève d’amours") == "MARIE-ÈVE D'AMOURS"
     assert validate(FieldKind.NAME, "JEAN  O'NEIL") == "JEAN O'NEIL"
+    assert validate(FieldKind.NAME, "MÉLANIE L' HEUREUX") == "MÉLANIE L'HEUREUX"  # no space beside an elision
     with pytest.raises(FieldInvalid, match="caractères"):
         validate(FieldKind.NAME, "JEAN 3")
     with pytest.raises(FieldInvalid):

@@ -120,13 +120,20 @@ class Lexicon:
     def fix(self, name: str) -> str:
         """A read name with its spaces and accents made consistent with the known words."""
         tokens = name.split()
-        # A known word read in two pieces (« PA TRICE ») is one word.
+        # A known word read in two or three pieces (« PA TRICE », « TU RC OTTE ») is one word.
         merged: list[str] = []
-        for token in tokens:
-            if merged and self.knows(merged[-1] + token) and not (self.knows(merged[-1]) and self.knows(token)):
-                merged[-1] += token
-            else:
-                merged.append(token)
+        while tokens:
+            run = next((n for n in (3, 2) if len(tokens) >= n and self.knows("".join(tokens[:n]))
+                        and not all(self.knows(t) for t in tokens[:n])), 1)
+            merged.append("".join(tokens[:run]))
+            tokens = tokens[run:]
+        # A space in the wrong place (« CHANT ALBEAUDOIN ») moves to where both sides are known words.
+        for i in range(len(merged) - 1):
+            left, right = merged[i], merged[i + 1]
+            if not (self.knows(left) and self.knows(right)):
+                parts = self._split(left + right, 4.0)
+                if len(parts) == 2:
+                    merged[i], merged[i + 1] = parts
         # The form asks for a given name and a surname: a single run of letters hides a space (one known side
         # is enough to place it); an unknown token made of two known words hides one too.
         if len(merged) == 1:

@@ -52,6 +52,7 @@ STRIDE = 8  # input pixels per output column
 INK_LEVEL = 160
 NEG = -1e9
 SURE_BLANK = 0.999
+DECODER_VERSION = 6  # in the engines' names (provenance); 5: e-mail name words; 6: name spaces re-placed
 
 # The e-mail providers most Quebec signers use: a reading whose domain is a couple of letters away from one of
 # these is re-scored as that domain, and kept if the network finds it nearly as likely as what it read.
@@ -407,7 +408,7 @@ class PpocrEngine:
     """Reads cells with a CTC line network of PP-OCR's interface; `model` and `name` select which network."""
 
     def __init__(self, threads: int = 1, model: Path = BUILT_MODEL,
-                 name: str = "ppocr-v6-rec-small-int8-constrained-5") -> None:  # 5: e-mail words too
+                 name: str = f"ppocr-v6-rec-small-int8-constrained-{DECODER_VERSION}") -> None:
         import onnxruntime as ort
 
         path = model

@@ -24,6 +24,7 @@ def test_a_name_written_without_its_space_is_cut_where_known_words_meet() -> Non
 
 def test_a_known_word_read_in_two_pieces_is_joined_and_unknown_names_pass_through() -> None:
     assert SMALL.fix("PA TRICE TREMBLAY") == "PATRICE TREMBLAY"
+    assert SMALL.fix("ANDRÉ TR EMB LAY") == "ANDRÉ TREMBLAY"  # three pieces
     assert SMALL.fix("KARIM VAN HOUTTE") == "KARIM VAN HOUTTE"
     assert SMALL.fix("MARC TREMBLAY") == "MARC TREMBLAY"
 
@@ -37,6 +38,12 @@ def test_the_shipped_lexicon_knows_common_quebec_names_with_their_accents() -> N
 def test_accents_a_known_name_never_has_give_way_to_its_closest_spelling() -> None:
     assert SMALL.fix("ÉMÏLIE GÏRARD") == "ÉMILIE GIRARD"  # i-dots read as diaereses
     assert Lexicon.from_lists(["LOIC", "LOÏC"], []).fix("LOÏC") == "LOÏC"  # a seen accent that exists stays
+
+
+def test_a_space_read_in_the_wrong_place_moves_where_both_sides_are_known() -> None:
+    assert SMALL.fix("PATRI CETREMBLAY") == "PATRICE TREMBLAY"
+    assert SMALL.fix("OLIVIERGI RARD") == "OLIVIER GIRARD"
+    assert SMALL.fix("MARC TREMBLAYS") == "MARC TREMBLAYS"  # no cut makes both sides known: as read
 
 
 def test_near_finds_known_words_one_letter_away() -> None:
