@@ -23,7 +23,7 @@ MODEL = Path(__file__).resolve().parent.parent / "models" / "linereader.onnx"
 
 class LineReaderEngine(PpocrEngine):
     def __init__(self, threads: int = 1) -> None:
-        super().__init__(threads, MODEL, f"linereader-1-constrained-{DECODER_VERSION}")
+        super().__init__(threads, MODEL, f"linereader-1-int8-constrained-{DECODER_VERSION}")
 
     def probabilities(self, lines: list[_Line]) -> list[np.ndarray]:
         """The network wants a width that is a multiple of its stride: pad with paper (1.0 once normalised)."""
