@@ -27,7 +27,7 @@ class Settings(BaseModel):
     review_threshold: dict[FieldKind, float] = Field(
         default_factory=lambda: {
             FieldKind.NAME: 0.99999,
-            FieldKind.POSTAL_CODE: 0.995,
+            FieldKind.POSTAL_CODE: 0.997,
             FieldKind.BIRTH_YEAR: 0.99998,
             FieldKind.EMAIL: 0.99,
             FieldKind.PHONE: 0.999999,

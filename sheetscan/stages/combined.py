@@ -5,9 +5,11 @@ other data with other methods (the line reader, from scratch on lines of EMNIST 
 EMNIST character CNN) and read the same cells. Values are compared after the field's normaliser:
 - the primary and the second agree: that value, with their confidences combined (noisy-or), and the third's too
   when it agrees as well;
-- otherwise two readers agree: their value, with the combined confidence marked down (x DISAGREE_FACTOR);
-- no two agree: the primary's reading (the first valid one if the primary broke the field's rules), marked
-  down twice.
+- otherwise the value goes to review, marked down (x DISAGREE_FACTOR, twice if only one reader gave it),
+  and the prefilled value is the one the two CTC networks together find likeliest (`_weighed`: each scores
+  every reader's value on its own view of the cell, a value two readers gave gets a bonus). Names are the
+  exception: their networks' scores see neither the lexicon nor the accent marks, so for them it is what two
+  readers agree on, else the primary's reading (the first valid one if the primary broke the field's rules).
 Marked-down readings fall below the review thresholds. (Picking the most confident reader instead was measured
 worse: their confidences are not on one scale.)
 """
@@ -16,10 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sheetscan.fields import FieldInvalid, validate
+from sheetscan.fields import FieldInvalid, FieldKind, validate
 from sheetscan.stages.recognize import CellImage, Engine, Reading
 
 DISAGREE_FACTOR = 0.3
+AGREE_NATS = 4.0  # what a second reader's agreement is worth when the networks weigh disagreeing values
+SECOND_WEIGHT = 0.5  # the line reader is the weaker network on unseen hands: its view counts half
 
 
 def _normal(cell: CellImage, text: str) -> str | None:
@@ -43,12 +47,32 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     if first is not None and len(values) > 1 and values[1] == first:
         agreeing = [r.confidence for r, v in zip(readings, values, strict=True) if v == first]
         return Reading(readings[0].text, round(_either(*agreeing), 6), name)
-    for i, j in ((0, 2), (1, 2)):
-        if j < len(values) and values[i] is not None and values[i] == values[j]:
-            confidence = _either(readings[i].confidence, readings[j].confidence) * DISAGREE_FACTOR
-            return Reading(readings[i].text, round(confidence, 6), name)
-    chosen = next((r for r, v in zip(readings, values, strict=True) if v is not None), readings[0])
+    value = _weighed(readings, values) if cell.kind is not FieldKind.NAME else None
+    if value is None:  # names, or no network to weigh with: what two readers agree on, else the first valid
+        agreed = [values[i] for i, j in ((0, 2), (1, 2)) if j < len(values) and values[i] == values[j]]
+        value = next((v for v in [*agreed, *values] if v is not None), None)
+    backers = [r for r, v in zip(readings, values, strict=True) if v is not None and v == value]
+    if len(backers) >= 2:
+        confidence = _either(*(r.confidence for r in backers)) * DISAGREE_FACTOR
+        return Reading(backers[0].text, round(confidence, 6), name)
+    chosen = backers[0] if backers else readings[0]
     return Reading(chosen.text, round(chosen.confidence * DISAGREE_FACTOR ** (len(readings) - 1), 6), name)
+
+
+def _weighed(readings: Sequence[Reading], values: list[str | None]) -> str | None:
+    """The value the networks together find likeliest: each CTC reader scores every reader's value on its own
+    view of the cell (the primary's view counts fully, the others' SECOND_WEIGHT), and a value two readers gave
+    gains AGREE_NATS."""
+    candidates = list(dict.fromkeys(v for v in values if v is not None))
+    scorers = [(1.0 if i == 0 else SECOND_WEIGHT, r.spelling_score) for i, r in enumerate(readings)
+               if r.spelling_score is not None]
+    if len(candidates) < 2 or not scorers:
+        return None
+
+    def weight(value: str) -> float:
+        return sum(w * score(value) for w, score in scorers) + AGREE_NATS * (values.count(value) - 1)
+
+    return max(candidates, key=weight)
 
 
 class CombinedEngine:

@@ -24,6 +24,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -447,8 +448,10 @@ class PpocrEngine:
         for i, p in zip(todo, probs, strict=True):
             line = lines[i]
             assert line is not None
-            text, confidence = self.decode(cells[i].kind, p, line.gaps, line.marks)
-            readings[i] = Reading(text, confidence, self.name)
+            kind = cells[i].kind
+            text, confidence = self.decode(kind, p, line.gaps, line.marks)
+            scorer = partial(self.spelling_score, kind, p) if kind in self.alphabets else None
+            readings[i] = Reading(text, confidence, self.name, scorer)
         return readings
 
     def decode(self, kind: FieldKind, probs: np.ndarray, gaps: list[tuple[int, int]],
@@ -487,6 +490,16 @@ class PpocrEngine:
             return "", 0.0
         keep = math.exp(min(0.0, score - free))
         return text, round(min(margins) * _peaks(folded, columns) * keep, 4)
+
+    def spelling_score(self, kind: FieldKind, probs: np.ndarray, value: str) -> float:
+        """Log probability of the best alignment of the network's output that spells `value` (a field value:
+        separators aside, and for names spaces and accents aside, which the ink decides)."""
+        alphabet = self.alphabets[kind]
+        folded = alphabet.fold(probs)
+        if kind is FieldKind.NAME:
+            return forced_score(_skeleton_logp(folded, self.skeleton_column), _skeleton(value))
+        labels = [alphabet.chars.index(c) + 1 for c in value if c in alphabet.chars]
+        return forced_score(np.log(np.maximum(folded, 1e-12)), labels)
 
     def _pattern(self, kind: FieldKind, alphabet: Alphabet, logp: np.ndarray) -> Decoded:
         ix = lambda allowed: _indexes(alphabet, allowed)  # noqa: E731
@@ -542,15 +555,20 @@ def skeleton_columns(alphabet: Alphabet) -> np.ndarray:
                      for c in alphabet.chars])
 
 
+def _skeleton_logp(folded: np.ndarray, column: np.ndarray) -> np.ndarray:
+    """A name alphabet's output folded onto SKELETON (accents summed into their letter, spaces into the blank)."""
+    skeleton = np.zeros((len(folded), len(SKELETON) + 1), np.float32)
+    skeleton[:, 0] = folded[:, 0]
+    np.add.at(skeleton.T, column, folded[:, 1:].T)
+    return np.log(np.maximum(skeleton, 1e-12))
+
+
 def _known_names(text: str, folded: np.ndarray, column: np.ndarray) -> tuple[str, float]:
     """Each word of the name that is no known name but one letter away from some is weighed against them: the
     network's output is re-scored spelling each (accents and spaces aside, which the ink decides) and a known
     name within NAME_PRIOR_NATS of the reading replaces the word. Returns the name and what it cost in nats."""
     names = lexicon()
-    skeleton = np.zeros((len(folded), len(SKELETON) + 1), np.float32)
-    skeleton[:, 0] = folded[:, 0]
-    np.add.at(skeleton.T, column, folded[:, 1:].T)
-    logp = np.log(np.maximum(skeleton, 1e-12))
+    logp = _skeleton_logp(folded, column)
     read = forced_score(logp, _skeleton(text))
     best, best_score = text, read
     words = re.split(r"([ \-'])", text)

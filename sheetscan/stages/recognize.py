@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -26,6 +26,9 @@ class Reading:
     text: str
     confidence: float  # 0..1: the engine's belief that `text` is exactly right
     engine: str  # name and version/config, stored as provenance
+    # For a reader that can weigh other spellings of the same cell (a CTC network): log probability of a field
+    # value as its network saw the cell. Not stored; used to choose between disagreeing readers.
+    spelling_score: Callable[[str], float] | None = field(default=None, compare=False, repr=False)
 
 
 class Engine(Protocol):

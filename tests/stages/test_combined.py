@@ -1,8 +1,8 @@
 import numpy as np
 
 from sheetscan.fields import FieldKind
-from sheetscan.stages.combined import CombinedEngine
-from sheetscan.stages.recognize import CellImage
+from sheetscan.stages.combined import CombinedEngine, combine
+from sheetscan.stages.recognize import CellImage, Reading
 from tests.helpers import CrashingEngine, FakeEngine
 
 CELL = CellImage(np.full((10, 10), 255, np.uint8), FieldKind.POSTAL_CODE)
@@ -54,3 +54,24 @@ def test_three_readers_disagreeing_keep_the_primary_marked_down_twice() -> None:
     [reading] = _three("H2X 1Y4", "H2X 1Y7", "H2X 1Y1").read([CELL])
     assert reading.text == "H2X 1Y4" and reading.confidence == round(0.9 * 0.3 * 0.3, 4)
 
+
+
+def _network_reading(text: str, scores: dict[str, float]) -> Reading:
+    """A CTC reader's reading: its value and how likely its network finds each value."""
+    return Reading(text, 0.9, "ctc", lambda value: scores.get(value, -50.0))
+
+
+def test_disagreeing_networks_weigh_every_value_and_the_likeliest_goes_to_review() -> None:
+    primary = _network_reading("H2X 1Y4", {"H2X 1Y4": -5.0, "H2X 1Y9": -5.5})  # unsure between 4 and 9
+    second = _network_reading("H2X 1Y9", {"H2X 1Y4": -9.0, "H2X 1Y9": -2.0})  # sure of its 9
+    reading = combine(CELL, [primary, second, Reading("H2X 1Y1", 0.9, "cnn")], "c")
+    assert reading.text == "H2X 1Y9" and reading.confidence == round(0.9 * 0.3 * 0.3, 6)
+    sure = _network_reading("H2X 1Y4", {"H2X 1Y4": -1.0, "H2X 1Y9": -12.0})  # the primary sure: it stays
+    assert combine(CELL, [sure, second, Reading("H2X 1Y1", 0.9, "cnn")], "c").text == "H2X 1Y4"
+
+
+def test_names_are_not_weighed_by_the_networks_whose_scores_see_no_lexicon() -> None:
+    cell = CellImage(CELL.image, FieldKind.NAME)
+    primary = _network_reading("NADIA D'ANJOU", {"NADIA D'ANJOU": -9.0, "NADIA DANJOU": -4.0})
+    second = _network_reading("NADIA DANJOU", {"NADIA D'ANJOU": -9.0, "NADIA DANJOU": -1.0})
+    assert combine(cell, [primary, second, Reading("", 0.0, "cnn")], "c").text == "NADIA D'ANJOU"

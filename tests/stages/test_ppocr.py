@@ -166,6 +166,16 @@ def _digits(text: str, first: dict[str, float] | None = None) -> list[dict[str, 
     return frames
 
 
+def test_a_reading_weighs_other_values_by_its_network(engine: PpocrEngine) -> None:
+    [year, name] = engine.read([CellImage(_printed("1987", 24), FieldKind.BIRTH_YEAR),
+                                CellImage(_printed("HÉLÈNE CÔTÉ", 68), FieldKind.NAME)])
+    assert year.spelling_score is not None and name.spelling_score is not None
+    assert year.spelling_score("1987") > year.spelling_score("1981") > NEG / 2
+    assert year.spelling_score("1987") - year.spelling_score("1981") > 5  # a 7 printed clearly is no 1
+    assert name.spelling_score("HELENE COTE") == name.spelling_score("HÉLÈNE CÔTÉ")  # accents aside
+    assert name.spelling_score("HÉLÈNE CÔTÉ") > name.spelling_score("HÉLÈNE CÔTE-CÔTÉ")
+
+
 def test_an_unsure_area_code_leans_to_quebec_but_a_clear_one_stays(engine: PpocrEngine) -> None:
     unsure = _network(engine, _digits("9385551234", {"9": 0.6, "4": 0.38}))
     assert engine.decode(FieldKind.PHONE, unsure, [])[0] == "4385551234"
