@@ -7,9 +7,10 @@ EMNIST character CNN) and read the same cells. Values are compared after the fie
   when it agrees as well;
 - otherwise the value goes to review, marked down (x DISAGREE_FACTOR, twice if only one reader gave it),
   and the prefilled value is the one the two CTC networks together find likeliest (`_weighed`: each scores
-  every reader's value on its own view of the cell, a value two readers gave gets a bonus). Names are the
-  exception: their networks' scores see neither the lexicon nor the accent marks, so for them it is what two
-  readers agree on, else the primary's reading (the first valid one if the primary broke the field's rules).
+  every reader's value on its own view of the cell, a value two readers gave gets a bonus). The exception is
+  a name whose every word the lexicon knows as the primary read it: the networks' scores see no lexicon, so
+  it stays unless two other readers agree against it (the first valid reading if the primary broke the
+  field's rules).
 Marked-down readings fall below the review thresholds. (Picking the most confident reader instead was measured
 worse: their confidences are not on one scale.)
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sheetscan.fields import FieldInvalid, FieldKind, validate
+from sheetscan.stages.names import lexicon
 from sheetscan.stages.recognize import CellImage, Engine, Reading
 
 DISAGREE_FACTOR = 0.3
@@ -47,8 +49,9 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     if first is not None and len(values) > 1 and values[1] == first:
         agreeing = [r.confidence for r, v in zip(readings, values, strict=True) if v == first]
         return Reading(readings[0].text, round(_either(*agreeing), 6), name)
-    value = _weighed(readings, values) if cell.kind is not FieldKind.NAME else None
-    if value is None:  # names, or no network to weigh with: what two readers agree on, else the first valid
+    known_name = cell.kind is FieldKind.NAME and first is not None and all(map(lexicon().knows, first.split()))
+    value = None if known_name else _weighed(readings, values)
+    if value is None:  # a known name, or no network to weigh with: what two readers agree on, else the first
         agreed = [values[i] for i, j in ((0, 2), (1, 2)) if j < len(values) and values[i] == values[j]]
         value = next((v for v in [*agreed, *values] if v is not None), None)
     backers = [r for r, v in zip(readings, values, strict=True) if v is not None and v == value]

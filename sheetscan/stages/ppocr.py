@@ -424,6 +424,7 @@ class PpocrEngine:
         self.classes = ["<blank>", *meta["character"].splitlines(), " "]
         self.alphabets = build_alphabets(self.classes)
         self.skeleton_column = skeleton_columns(self.alphabets[FieldKind.NAME])
+        self.spelling_column = np.where(self.skeleton_column == SKELETON.index("'") + 1, 0, self.skeleton_column)
         self.input_name = self.session.get_inputs()[0].name
         self.name = name
 
@@ -493,11 +494,11 @@ class PpocrEngine:
 
     def spelling_score(self, kind: FieldKind, probs: np.ndarray, value: str) -> float:
         """Log probability of the best alignment of the network's output that spells `value` (a field value:
-        separators aside, and for names spaces and accents aside, which the ink decides)."""
+        separators aside, and for names spaces, accents and apostrophes aside, which the ink decides)."""
         alphabet = self.alphabets[kind]
         folded = alphabet.fold(probs)
-        if kind is FieldKind.NAME:
-            return forced_score(_skeleton_logp(folded, self.skeleton_column), _skeleton(value))
+        if kind is FieldKind.NAME:  # apostrophes aside too: a reader may miss an elision's small mark
+            return forced_score(_skeleton_logp(folded, self.spelling_column), _skeleton(value.replace("'", "")))
         labels = [alphabet.chars.index(c) + 1 for c in value if c in alphabet.chars]
         return forced_score(np.log(np.maximum(folded, 1e-12)), labels)
 

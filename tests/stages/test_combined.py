@@ -70,8 +70,11 @@ def test_disagreeing_networks_weigh_every_value_and_the_likeliest_goes_to_review
     assert combine(CELL, [sure, second, Reading("H2X 1Y1", 0.9, "cnn")], "c").text == "H2X 1Y4"
 
 
-def test_names_are_not_weighed_by_the_networks_whose_scores_see_no_lexicon() -> None:
+def test_a_name_the_lexicon_knows_is_not_overruled_by_network_scores_but_an_unknown_one_is_weighed() -> None:
     cell = CellImage(CELL.image, FieldKind.NAME)
-    primary = _network_reading("NADIA D'ANJOU", {"NADIA D'ANJOU": -9.0, "NADIA DANJOU": -4.0})
-    second = _network_reading("NADIA DANJOU", {"NADIA D'ANJOU": -9.0, "NADIA DANJOU": -1.0})
-    assert combine(cell, [primary, second, Reading("", 0.0, "cnn")], "c").text == "NADIA D'ANJOU"
+    known = _network_reading("MARIE TREMBLAY", {"MARIE TREMBLAY": -9.0, "MARIE TREMBIAY": -4.0})
+    other = _network_reading("MARIE TREMBIAY", {"MARIE TREMBLAY": -9.0, "MARIE TREMBIAY": -1.0})
+    assert combine(cell, [known, other, Reading("", 0.0, "cnn")], "c").text == "MARIE TREMBLAY"
+    unknown = _network_reading("XQZ WVK", {"XQZ WVK": -9.0, "XQZ WVH": -4.0})
+    other = _network_reading("XQZ WVH", {"XQZ WVK": -9.0, "XQZ WVH": -1.0})
+    assert combine(cell, [unknown, other, Reading("", 0.0, "cnn")], "c").text == "XQZ WVH"

@@ -173,6 +173,7 @@ def test_a_reading_weighs_other_values_by_its_network(engine: PpocrEngine) -> No
     assert year.spelling_score("1987") > year.spelling_score("1981") > NEG / 2
     assert year.spelling_score("1987") - year.spelling_score("1981") > 5  # a 7 printed clearly is no 1
     assert name.spelling_score("HELENE COTE") == name.spelling_score("HÉLÈNE CÔTÉ")  # accents aside
+    assert name.spelling_score("HÉLÈNE C'ÔTÉ") == name.spelling_score("HÉLÈNE CÔTÉ")  # and apostrophes
     assert name.spelling_score("HÉLÈNE CÔTÉ") > name.spelling_score("HÉLÈNE CÔTE-CÔTÉ")
 
 
