@@ -23,6 +23,7 @@ from sheetscan.fields import FieldInvalid, FieldKind, validate
 from sheetscan.stages.names import lexicon
 from sheetscan.stages.recognize import CellImage, Engine, Reading
 
+VOTE_VERSION = 2  # in the engine's name (provenance); 2: disagreements weighed by the networks
 DISAGREE_FACTOR = 0.3
 AGREE_NATS = 4.0  # what a second reader's agreement is worth when the networks weigh disagreeing values
 SECOND_WEIGHT = 0.5  # the line reader is the weaker network on unseen hands: its view counts half
@@ -81,7 +82,7 @@ def _weighed(readings: Sequence[Reading], values: list[str | None]) -> str | Non
 class CombinedEngine:
     def __init__(self, primary: Engine, *others: Engine) -> None:
         self.readers = (primary, *others)
-        self.name = "+".join(r.name for r in self.readers)
+        self.name = f"vote-{VOTE_VERSION}:" + "+".join(r.name for r in self.readers)
 
     def read(self, cells: Sequence[CellImage]) -> list[Reading]:
         results = [self.readers[0].read(cells)]

@@ -120,7 +120,7 @@ def _indexes(alphabet: Alphabet, allowed: str) -> np.ndarray:
 def _collapse_blanks(logp: np.ndarray, labels: int) -> np.ndarray:
     """Each run of frames that are surely blank (p > SURE_BLANK) summed into one frame: a CTC output is mostly
     such frames, and a path crosses them as blank or stays on one character through them at the same cost as
-    before. What is lost, placing a character inside the run, costs more than 7 nats a frame. Halves the
+    before. What is lost, placing a character inside the run, costs about 7 nats or more a frame. Halves the
     frames the constrained decoder walks."""
     sure = logp[:, 0] > math.log(SURE_BLANK)
     keep = ~sure

@@ -12,7 +12,7 @@ def test_agreement_after_normalising_raises_confidence() -> None:
     engine = CombinedEngine(FakeEngine({"postal_code": "H2X 1Y4"}, 0.8), FakeEngine({"postal_code": "h2x1y4"}, 0.7))
     [reading] = engine.read([CELL])
     assert reading.text == "H2X 1Y4" and reading.confidence > 0.9
-    assert reading.engine == "fake-1+fake-1"
+    assert reading.engine == "vote-2:fake-1+fake-1"
 
 
 def test_disagreement_keeps_the_primary_marked_down() -> None:
