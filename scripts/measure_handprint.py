@@ -176,9 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         for kind, make in list(KINDS.items())[:4]:
             sheet.append(CellImage(compose_cell(make(pool, rng)[0], rng), kind))
         sheet.append(CellImage(compose_cell(name(pool, rng)[0], rng), FieldKind.NAME))
-    started = time.perf_counter()
+    engine.read(sheet[:5])  # models loaded and warm, as on every page but the first of a batch
+    started, cpu = time.perf_counter(), time.process_time()
     engine.read(sheet)
-    print(f"one sheet of {len(sheet)} cells in one call: {time.perf_counter() - started:.3f} s")
+    print(f"one sheet of {len(sheet)} cells in one call: {time.perf_counter() - started:.3f} s, "
+          f"CPU {time.process_time() - cpu:.3f} s")
     return 0
 
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from sheetscan.fields import FieldInvalid, FieldKind, validate
 from sheetscan.stages.names import lexicon
-from sheetscan.stages.recognize import CellImage, Engine, Reading
+from sheetscan.stages.recognize import CellImage, Engine, Reading, opencv_single_threaded
 
 VOTE_VERSION = 2  # in the engine's name (provenance); 2: disagreements weighed by the networks
 DISAGREE_FACTOR = 0.3
@@ -85,11 +85,12 @@ class CombinedEngine:
         self.name = f"vote-{VOTE_VERSION}:" + "+".join(r.name for r in self.readers)
 
     def read(self, cells: Sequence[CellImage]) -> list[Reading]:
-        results = [self.readers[0].read(cells)]
-        for reader in self.readers[1:]:
-            try:
-                results.append(reader.read(cells))
-            except Exception:  # noqa: BLE001 - another voice is optional evidence; without it, less agreement
-                results.append([Reading("", 0.0, reader.name)] * len(cells))
+        with opencv_single_threaded():
+            results = [self.readers[0].read(cells)]
+            for reader in self.readers[1:]:
+                try:
+                    results.append(reader.read(cells))
+                except Exception:  # noqa: BLE001 - another voice is optional evidence; without it, less agreement
+                    results.append([Reading("", 0.0, reader.name)] * len(cells))
         per_cell = zip(*results, strict=True)
         return [combine(cell, readings, self.name) for cell, readings in zip(cells, per_cell, strict=True)]

@@ -493,7 +493,10 @@ class HandprintEngine:
                 prepared.append(None)
         try:
             probs = self.classify(np.stack(glyphs)) if glyphs else np.zeros((0, len(self.classes)), np.float32)
-            folded = {DIGITS: probs @ self._digits, CAPITALS: probs @ self._capitals, EMAIL_CHARS: probs @ self._email}
+            # einsum, not @: numpy's BLAS would wake its thread pool for these small products, and its threads'
+            # spinning cost 0.1 s of CPU per full sheet (measured)
+            folded = {chars: np.einsum("nc,ck->nk", probs, matrix) for chars, matrix in
+                      ((DIGITS, self._digits), (CAPITALS, self._capitals), (EMAIL_CHARS, self._email))}
         except Exception:
             log.exception("hand-print classification failed")
             return [Reading("", 0.0, self.name) for _ in cells]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from sheetscan.fields import FieldKind
@@ -37,3 +39,15 @@ class Engine(Protocol):
     def read(self, cells: Sequence[CellImage]) -> list[Reading]:
         """One reading per cell, same order. Must not raise on an odd cell: return confidence 0 instead."""
         ...
+
+
+@contextmanager
+def opencv_single_threaded() -> Iterator[None]:
+    """OpenCV's thread pool costs more CPU than it saves on cell-sized images: readers run inside this
+    (measured on full sheets of 75 cells: 1.78 -> 1.50 s of CPU with the readers of the time; wall time alike)."""
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
