@@ -412,7 +412,8 @@ def train(args: argparse.Namespace) -> int:
             if step % 2000 == 0:
                 print(f"  validation lines read exactly: {validate():.1%}", flush=True)
     print(f"done: {step} steps, validation lines read exactly: {validate():.1%}")
-    torch.save(model.state_dict(), args.out.with_suffix(".pt"))  # to start a longer run from, not shipped
+    if step:  # to start a longer run from; not shipped
+        torch.save(model.state_dict(), args.out.with_suffix(".pt"))
     calibration = [tensor(np.array([i]))[0] for i in np.random.default_rng(SEED).choice(train_ids, 120)]
     export(model.eval(), args.out, [np.repeat(x.numpy(), 3, axis=1) for x in calibration])
     return 0
