@@ -45,6 +45,9 @@ DIGITS = "0123456789"
 # almost always has one, so a digit read as 9 in « 938 » is more likely the 4 of 438.
 QUEBEC_AREA_CODES = ("514", "438", "263", "450", "579", "354", "418", "581", "367", "819", "873", "468")
 OTHER_AREA_CODE_NATS = 4.0  # log-odds against an area code outside Quebec (a digit read 55x likelier stays)
+# Likewise a Quebec postal code starts with G, H or J: a first letter read elsewhere is weighed against them.
+QUEBEC_POSTAL_FIRST = "GHJ"
+OTHER_PROVINCE_NATS = 4.0
 
 
 def quebec_codes_near(phone: str) -> list[str]:

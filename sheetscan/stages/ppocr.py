@@ -35,8 +35,10 @@ from sheetscan.fields import (
     MAX_BIRTH_YEAR,
     NAME_LETTERS,
     OTHER_AREA_CODE_NATS,
+    OTHER_PROVINCE_NATS,
     POSTAL_FIRST,
     POSTAL_OTHER,
+    QUEBEC_POSTAL_FIRST,
     FieldKind,
     edit_distance,
     quebec_codes_near,
@@ -53,7 +55,7 @@ STRIDE = 8  # input pixels per output column
 INK_LEVEL = 160
 NEG = -1e9
 SURE_BLANK = 0.999
-DECODER_VERSION = 6  # in the engines' names (provenance); 5: e-mail name words; 6: name spaces re-placed
+DECODER_VERSION = 7  # in the engines' names (provenance); 6: name spaces re-placed; 7: Quebec postal letters
 
 # The e-mail providers most Quebec signers use: a reading whose domain is a couple of letters away from one of
 # these is re-scored as that domain, and kept if the network finds it nearly as likely as what it read.
@@ -522,6 +524,11 @@ class PpocrEngine:
                 best = ("".join(alphabet.chars[c - 1] for c in columns), columns, score, slots)
         if kind is FieldKind.PHONE and best[1]:
             best = self._area_code(alphabet, logp, best)
+        if kind is FieldKind.POSTAL_CODE and best[1] and best[0][0] not in QUEBEC_POSTAL_FIRST:
+            columns, score = constrained_viterbi(logp, [ix(QUEBEC_POSTAL_FIRST), *best[3][1:]])
+            if columns and score > best[2] - OTHER_PROVINCE_NATS:  # a clear letter from elsewhere stays
+                best = ("".join(alphabet.chars[c - 1] for c in columns), columns, score,
+                        [ix(QUEBEC_POSTAL_FIRST), *best[3][1:]])
         text = best[0]
         if kind is FieldKind.POSTAL_CODE and len(text) == 6:
             text = f"{text[:3]} {text[3:]}"

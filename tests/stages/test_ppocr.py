@@ -185,6 +185,14 @@ def test_an_unsure_area_code_leans_to_quebec_but_a_clear_one_stays(engine: Ppocr
     assert text == "4165551234" and confidence > 0.9  # the prior chooses; it does not cast doubt on it
 
 
+def test_an_unsure_first_postal_letter_leans_to_quebec_but_a_clear_one_stays(engine: PpocrEngine) -> None:
+    unsure = _network(engine, _digits("P5P8L1", {"P": 0.6, "J": 0.38}))
+    assert engine.decode(FieldKind.POSTAL_CODE, unsure, [])[0] == "J5P 8L1"
+    clear = _network(engine, _digits("M1R4Z2"))  # Toronto, read clearly, stays
+    text, confidence = engine.decode(FieldKind.POSTAL_CODE, clear, [])
+    assert text == "M1R 4Z2" and confidence > 0.9
+
+
 def test_a_year_is_spelt_19xx_or_20xx_never_10xx(engine: PpocrEngine) -> None:
     frames = _digits("1965")
     frames[2] = {"0": 0.6, "9": 0.38}  # the network leans to 1065, a year no signer has
