@@ -525,10 +525,10 @@ class PpocrEngine:
         if kind is FieldKind.PHONE and best[1]:
             best = self._area_code(alphabet, logp, best)
         if kind is FieldKind.POSTAL_CODE and best[1] and best[0][0] not in QUEBEC_POSTAL_FIRST:
-            columns, score = constrained_viterbi(logp, [ix(QUEBEC_POSTAL_FIRST), *best[3][1:]])
+            quebec = [ix(QUEBEC_POSTAL_FIRST), *best[3][1:]]
+            columns, score = constrained_viterbi(logp, quebec)
             if columns and score > best[2] - OTHER_PROVINCE_NATS:  # a clear letter from elsewhere stays
-                best = ("".join(alphabet.chars[c - 1] for c in columns), columns, score,
-                        [ix(QUEBEC_POSTAL_FIRST), *best[3][1:]])
+                best = ("".join(alphabet.chars[c - 1] for c in columns), columns, score, quebec)
         text = best[0]
         if kind is FieldKind.POSTAL_CODE and len(text) == 6:
             text = f"{text[:3]} {text[3:]}"
