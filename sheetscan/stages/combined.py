@@ -53,7 +53,7 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     known_name = cell.kind is FieldKind.NAME and first is not None and all(map(lexicon().knows, first.split()))
     value = None if known_name else _weighed(readings, values)
     if value is None:  # a known name, or no network to weigh with: what two readers agree on, else the first
-        agreed = [values[i] for i, j in ((0, 2), (1, 2)) if j < len(values) and values[i] == values[j]]
+        agreed = [v for v in values if v is not None and values.count(v) >= 2]
         value = next((v for v in [*agreed, *values] if v is not None), None)
     backers = [r for r, v in zip(readings, values, strict=True) if v is not None and v == value]
     if len(backers) >= 2:
