@@ -1,7 +1,7 @@
 """Composes the stages for one page, and runs a batch of files. The only module that knows their order:
 
-load -> register (orient, deskew, fit the grid) -> cut cells -> ink / signature -> recognise -> validate
--> decide review -> store.
+load -> register (orient, deskew, fit the grid) -> cut cells -> ink / signature -> recognise -> cross-check a
+row's fields -> validate -> decide review -> store.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sheetscan.errors import InputError, NotOurForm, PageError
 from sheetscan.fields import FieldInvalid, FieldKind, validate
 from sheetscan.records import CellReading, Geometry, PageResult, ReviewReason, RowResult
 from sheetscan.stages.cells import Cut, cut_cells, page_preview, png
+from sheetscan.stages.crosscheck import check_row
 from sheetscan.stages.ink import Ink, is_signed, measure, paper_level
 from sheetscan.stages.load import LoadedPage, PageFailure, load_pages
 from sheetscan.stages.recognize import CellImage, Engine, Reading
@@ -109,6 +110,12 @@ def read_page(image: LoadedPage, templates: Sequence[Template], engine: Engine, 
     readings: dict[int, Reading] = dict(
         zip(wanted, engine.read([CellImage(inks[i].cleaned, cuts[i].kind) for i in wanted]), strict=True)
     )
+    for number in range(1, template.grid.rows + 1):
+        in_row = [i for i in wanted if cuts[i].row == number]
+        by_kind = {cuts[i].kind: i for i in in_row}
+        if len(by_kind) == len(in_row):  # one cell of each kind, as on our forms
+            checked = check_row({kind: readings[i] for kind, i in by_kind.items()})
+            readings.update({i: checked[kind] for kind, i in by_kind.items()})
     doubtful = settings.doubtful_fit(geometry)
     cells = [
         _decide(c, k, readings.get(i), template, doubtful, settings)

@@ -17,7 +17,7 @@ worse: their confidences are not on one scale.)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sheetscan.fields import FieldInvalid, FieldKind, validate
 from sheetscan.stages.names import lexicon
@@ -44,39 +44,43 @@ def _either(*confidences: float) -> float:
     return 1 - doubt
 
 
+def joint_score(readings: Sequence[Reading]) -> Callable[[str], float] | None:
+    """How likely the CTC networks together find a value: the primary's log probability, plus the others'
+    counted SECOND_WEIGHT."""
+    scorers = [(1.0 if i == 0 else SECOND_WEIGHT, r.spelling_score) for i, r in enumerate(readings)
+               if r.spelling_score is not None]
+    if not scorers:
+        return None
+    return lambda value: sum(w * score(value) for w, score in scorers)
+
+
 def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     values = [_normal(cell, r.text) for r in readings]
     first = values[0]
+    joint = joint_score(readings)
     if first is not None and len(values) > 1 and values[1] == first:
         agreeing = [r.confidence for r, v in zip(readings, values, strict=True) if v == first]
-        return Reading(readings[0].text, round(_either(*agreeing), 6), name)
+        return Reading(readings[0].text, round(_either(*agreeing), 6), name, joint)
     known_name = cell.kind is FieldKind.NAME and first is not None and all(map(lexicon().knows, first.split()))
-    value = None if known_name else _weighed(readings, values)
+    value = None if known_name or joint is None else _weighed(values, joint)
     if value is None:  # a known name, or no network to weigh with: what two readers agree on, else the first
         agreed = [v for v in values if v is not None and values.count(v) >= 2]
         value = next((v for v in [*agreed, *values] if v is not None), None)
     backers = [r for r, v in zip(readings, values, strict=True) if v is not None and v == value]
     if len(backers) >= 2:
         confidence = _either(*(r.confidence for r in backers)) * DISAGREE_FACTOR
-        return Reading(backers[0].text, round(confidence, 6), name)
+        return Reading(backers[0].text, round(confidence, 6), name, joint)
     chosen = backers[0] if backers else readings[0]
-    return Reading(chosen.text, round(chosen.confidence * DISAGREE_FACTOR ** (len(readings) - 1), 6), name)
+    return Reading(chosen.text, round(chosen.confidence * DISAGREE_FACTOR ** (len(readings) - 1), 6), name, joint)
 
 
-def _weighed(readings: Sequence[Reading], values: list[str | None]) -> str | None:
-    """The value the networks together find likeliest: each CTC reader scores every reader's value on its own
-    view of the cell (the primary's view counts fully, the others' SECOND_WEIGHT), and a value two readers gave
-    gains AGREE_NATS."""
+def _weighed(values: list[str | None], joint: Callable[[str], float]) -> str | None:
+    """The value the networks together find likeliest (`joint_score`: each CTC reader scores every reader's
+    value on its own view of the cell); a value two readers gave gains AGREE_NATS."""
     candidates = list(dict.fromkeys(v for v in values if v is not None))
-    scorers = [(1.0 if i == 0 else SECOND_WEIGHT, r.spelling_score) for i, r in enumerate(readings)
-               if r.spelling_score is not None]
-    if len(candidates) < 2 or not scorers:
+    if len(candidates) < 2:
         return None
-
-    def weight(value: str) -> float:
-        return sum(w * score(value) for w, score in scorers) + AGREE_NATS * (values.count(value) - 1)
-
-    return max(candidates, key=weight)
+    return max(candidates, key=lambda v: joint(v) + AGREE_NATS * (values.count(v) - 1))
 
 
 class CombinedEngine:

@@ -78,3 +78,12 @@ def test_a_name_the_lexicon_knows_is_not_overruled_by_network_scores_but_an_unkn
     unknown = _network_reading("XQZ WVK", {"XQZ WVK": -9.0, "XQZ WVH": -4.0})
     other = _network_reading("XQZ WVH", {"XQZ WVK": -9.0, "XQZ WVH": -1.0})
     assert combine(cell, [unknown, other, Reading("", 0.0, "cnn")], "c").text == "XQZ WVH"
+
+
+def test_the_combined_reading_weighs_spellings_with_both_networks() -> None:
+    primary = _network_reading("H2X 1Y4", {"H2X 1Y4": -1.0, "H2X 1Y9": -6.0})
+    second = _network_reading("H2X 1Y4", {"H2X 1Y4": -2.0, "H2X 1Y9": -4.0})
+    reading = combine(CELL, [primary, second, Reading("H2X 1Y4", 0.9, "cnn")], "c")
+    assert reading.spelling_score is not None
+    assert reading.spelling_score("H2X 1Y9") == -6.0 + 0.5 * -4.0  # the second network counts half
+    assert combine(CELL, [Reading("H2X 1Y4", 0.9, "cnn")], "c").spelling_score is None

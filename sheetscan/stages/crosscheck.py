@@ -1,0 +1,111 @@
+"""One row, one person: a signer's e-mail address usually spells their name (« marie.tremblay76@... »), and a
+careful volunteer reads the address knowing the name written beside it. So does this stage.
+
+From the row's name (as read, and each unknown word's known neighbours) and birth year it lists the addresses
+people make of them: given name, surname or initial, in either order, joined by nothing, a dot, an underscore
+or a hyphen, with the digits read at the end, or the birth year's. Those close to the address read are
+re-scored by the readers' networks (`Reading.spelling_score`), and the likeliest replaces the reading when the
+networks find it at most NAME_EMAIL_NATS less likely than what they read. An address that spells no one's
+name finds no candidate close enough and stays as read.
+
+A replaced address is a guess from the row, not a reading: it is marked down below every review threshold, so
+a reviewer confirms it (prefilled, usually right).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sheetscan.fields import FieldInvalid, FieldKind, edit_distance, validate
+from sheetscan.stages.names import lexicon, strip_accents
+from sheetscan.stages.recognize import Reading
+
+CROSSCHECK_VERSION = 1  # in the engine's name of a replaced address (provenance)
+NAME_EMAIL_NATS = 12.0  # how much less likely than the reading an address spelling the row's name may be
+MARK_DOWN = 0.3  # a replaced address's confidence factor: below every review threshold
+SEPARATORS = ("", ".", "_", "-")
+DIGIT_LIKE = {"l": "1", "i": "1", "o": "0", "s": "5", "z": "2", "b": "6", "g": "9", "q": "9", "t": "7"}
+
+
+def _words(name: str) -> list[list[str]]:
+    """The name's words in address form (lower case, no accents or apostrophes), each with its known
+    neighbours when the lexicon does not know it (a misread name still suggests the right address)."""
+    names = lexicon()
+    out = []
+    for word in name.split():
+        plain = re.sub(r"[^A-Z\-]", "", strip_accents(word).upper())
+        if not plain:
+            continue
+        options = [plain] if names.knows(plain) or "-" in plain else [plain, *names.near(plain)]
+        out.append([o.lower() for o in options])
+    return out
+
+
+def _digits(local: str, year: str | None) -> set[str]:
+    """Digits that may end the address: none, those read (letters that look like digits counted as digits),
+    the birth year or its last two digits."""
+    out = {""}
+    tail = re.search(r"[0-9lioszbgqt]{1,4}$", local)
+    if tail and any(c.isdigit() for c in tail.group()):
+        out.add("".join(DIGIT_LIKE.get(c, c) for c in tail.group()))
+    if year:
+        out |= {year, year[2:]}
+    return out
+
+
+def addresses(name: str, year: str | None, local: str) -> set[str]:
+    """Local parts people make of a name and birth year, within a few letters of the one read."""
+    words = _words(name)
+    if len(words) < 2:
+        return set()
+    firsts = {f for option in words[0] for f in (option, option.replace("-", ""))}
+    rest = words[1:]
+    lasts = {w for options in rest for w in options}
+    lasts |= {sep.join(options[0] for options in rest) for sep in SEPARATORS if len(rest) > 1}
+    stems = firsts | lasts
+    for sep in SEPARATORS:
+        for last in lasts:
+            stems |= {f + sep + last for f in firsts} | {last + sep + f for f in firsts}
+            stems |= {f[0] + sep + last for f in firsts}
+    budget = max(2, len(local) // 2)
+    return {s + d for s in stems for d in _digits(local, year) if edit_distance(s + d, local) <= budget}
+
+
+def email_from_name(email: Reading, name: str | None, year: str | None) -> Reading:
+    """The address as the row's name suggests it, when the networks find that nearly as likely as the reading;
+    else the reading unchanged."""
+    if name is None or email.spelling_score is None:
+        return email
+    try:
+        value = validate(FieldKind.EMAIL, email.text)
+    except FieldInvalid:
+        return email
+    local, domain = value.rsplit("@", 1)
+    candidates = addresses(name, year, local)
+    if not candidates or local in candidates:  # no name's address near it, or it spells one already
+        return email
+    score = email.spelling_score
+    best = max(candidates, key=lambda c: score(f"{c}@{domain}"))
+    if score(f"{best}@{domain}") + NAME_EMAIL_NATS < score(value):
+        return email
+    return Reading(f"{best}@{domain}", round(email.confidence * MARK_DOWN, 6),
+                   f"{email.engine}+row-{CROSSCHECK_VERSION}", email.spelling_score)
+
+
+def _value(kind: FieldKind, reading: Reading | None) -> str | None:
+    if reading is None:
+        return None
+    try:
+        return validate(kind, reading.text)
+    except FieldInvalid:
+        return None
+
+
+def check_row(readings: dict[FieldKind, Reading]) -> dict[FieldKind, Reading]:
+    """A row's readings by field kind, the e-mail weighed against the name and year beside it."""
+    email = readings.get(FieldKind.EMAIL)
+    if email is None:
+        return readings
+    name = _value(FieldKind.NAME, readings.get(FieldKind.NAME))
+    year = _value(FieldKind.BIRTH_YEAR, readings.get(FieldKind.BIRTH_YEAR))
+    return {**readings, FieldKind.EMAIL: email_from_name(email, name, year)}

@@ -1,0 +1,56 @@
+from sheetscan.fields import FieldKind, edit_distance
+from sheetscan.stages.crosscheck import addresses, check_row, email_from_name
+from sheetscan.stages.recognize import Reading
+
+
+def _email(text: str, nats_per_edit: float, confidence: float = 0.6) -> Reading:
+    """A reading whose network finds each letter away from what it read `nats_per_edit` less likely."""
+    return Reading(text, confidence, "net-1", lambda value: -nats_per_edit * edit_distance(value, text))
+
+
+def test_addresses_people_make_of_a_name_near_the_reading() -> None:
+    made = addresses("KARINE MERCIER", "1994", "karine.mercverl8")
+    assert "karine.mercier18" in made  # « l8 » read at the end: digits that look like letters count as digits
+    assert {"karine.mercier", "karine.mercier94", "karine_mercier"} <= made
+    assert "mercier.karine" not in made  # too far from what was read
+    assert addresses("KARINE MERCIER", "1994", "chatonbleu77") == set()
+    assert addresses("KARINE", "1994", "karine") == set()  # one word: no given name and surname to combine
+
+
+def test_addresses_from_a_misread_name_use_its_known_neighbours() -> None:
+    assert "michel.fournier" in addresses("MICHEL FOURNIEB", None, "michel.foumier")
+
+
+def test_an_address_near_the_name_replaces_the_reading_for_review() -> None:
+    checked = email_from_name(_email("karine.mercverl8@gmail.com", 5.0), "KARINE MERCIER", "1994")
+    assert checked.text == "karine.mercier18@gmail.com"
+    assert checked.confidence < 0.6 * 0.5  # a guess from the row: a person confirms it
+    assert checked.engine == "net-1+row-1"
+
+
+def test_the_reading_stays_when_the_network_saw_otherwise() -> None:
+    reading = _email("karine.mercverl8@gmail.com", 20.0)  # each edit costs more than the name is worth
+    assert email_from_name(reading, "KARINE MERCIER", "1994") is reading
+
+
+def test_an_address_that_already_spells_the_name_stays() -> None:
+    reading = _email("kmercier@gmail.com", 1.0)
+    assert email_from_name(reading, "KARINE MERCIER", "1994") is reading
+
+
+def test_nothing_to_weigh_with_leaves_the_reading() -> None:
+    unscored = Reading("karine.mercverl8@gmail.com", 0.6, "net-1")
+    assert email_from_name(unscored, "KARINE MERCIER", "1994") is unscored
+    invalid = _email("karine.mercverl8", 1.0)
+    assert email_from_name(invalid, "KARINE MERCIER", "1994") is invalid
+
+
+def test_check_row_weighs_the_email_against_the_row_name_and_year() -> None:
+    email = _email("karine.mercverl@gmail.com", 5.0)
+    row = {FieldKind.NAME: Reading("KARINE MERCIER", 0.9, "x"), FieldKind.BIRTH_YEAR: Reading("1994", 0.9, "x"),
+           FieldKind.EMAIL: email}
+    checked = check_row(row)
+    assert checked[FieldKind.EMAIL].text == "karine.mercier@gmail.com"
+    assert checked[FieldKind.NAME] is row[FieldKind.NAME]
+    without_name = {FieldKind.EMAIL: email, FieldKind.NAME: Reading("K4R", 0.2, "x")}  # no valid name: unchanged
+    assert check_row(without_name)[FieldKind.EMAIL] is email
