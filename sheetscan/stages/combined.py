@@ -44,20 +44,25 @@ def _either(*confidences: float) -> float:
     return 1 - doubt
 
 
-def joint_score(readings: Sequence[Reading]) -> Callable[[str], float] | None:
-    """How likely the CTC networks together find a value: the primary's log probability, plus the others'
+def joint_scores(readings: Sequence[Reading]) -> Callable[[Sequence[str]], list[float]] | None:
+    """How likely the CTC networks together find some values: the primary's log probability, plus the others'
     counted SECOND_WEIGHT."""
-    scorers = [(1.0 if i == 0 else SECOND_WEIGHT, r.spelling_score) for i, r in enumerate(readings)
-               if r.spelling_score is not None]
+    scorers = [(1.0 if i == 0 else SECOND_WEIGHT, r.spelling_scores) for i, r in enumerate(readings)
+               if r.spelling_scores is not None]
     if not scorers:
         return None
-    return lambda value: sum(w * score(value) for w, score in scorers)
+
+    def joint(values: Sequence[str]) -> list[float]:
+        per_network = [[w * x for x in score(values)] for w, score in scorers]
+        return [sum(column) for column in zip(*per_network, strict=True)]
+
+    return joint
 
 
 def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     values = [_normal(cell, r.text) for r in readings]
     first = values[0]
-    joint = joint_score(readings)
+    joint = joint_scores(readings)
     if first is not None and len(values) > 1 and values[1] == first:
         agreeing = [r.confidence for r, v in zip(readings, values, strict=True) if v == first]
         return Reading(readings[0].text, round(_either(*agreeing), 6), name, joint)
@@ -74,13 +79,15 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     return Reading(chosen.text, round(chosen.confidence * DISAGREE_FACTOR ** (len(readings) - 1), 6), name, joint)
 
 
-def _weighed(values: list[str | None], joint: Callable[[str], float]) -> str | None:
-    """The value the networks together find likeliest (`joint_score`: each CTC reader scores every reader's
+def _weighed(values: list[str | None], joint: Callable[[Sequence[str]], list[float]]) -> str | None:
+    """The value the networks together find likeliest (`joint_scores`: each CTC reader scores every reader's
     value on its own view of the cell); a value two readers gave gains AGREE_NATS."""
     candidates = list(dict.fromkeys(v for v in values if v is not None))
     if len(candidates) < 2:
         return None
-    return max(candidates, key=lambda v: joint(v) + AGREE_NATS * (values.count(v) - 1))
+    scores = joint(candidates)
+    weights = [score + AGREE_NATS * (values.count(v) - 1) for v, score in zip(candidates, scores, strict=True)]
+    return candidates[weights.index(max(weights))]
 
 
 class CombinedEngine:

@@ -4,7 +4,7 @@ careful volunteer reads the address knowing the name written beside it. So does 
 From the row's name (as read, and each unknown word's known neighbours) and birth year it lists the addresses
 people make of them: given name, surname or initial, in either order, joined by nothing, a dot, an underscore
 or a hyphen, with the digits read at the end, or the birth year's. Those close to the address read are
-re-scored by the readers' networks (`Reading.spelling_score`), and the likeliest replaces the reading when the
+re-scored by the readers' networks (`Reading.spelling_scores`), and the likeliest replaces the reading when the
 networks find it at most NAME_EMAIL_NATS less likely than what they read. An address that spells no one's
 name finds no candidate close enough and stays as read.
 
@@ -22,8 +22,9 @@ from sheetscan.stages.recognize import Reading
 
 CROSSCHECK_VERSION = 1  # in the engine's name of a replaced address (provenance)
 NAME_EMAIL_NATS = 12.0  # how much less likely than the reading an address spelling the row's name may be
+SEPARATOR_NATS = 10.0  # what each separator of a name's address is worth: readers miss a small dot
 MARK_DOWN = 0.3  # a replaced address's confidence factor: below every review threshold
-SEPARATORS = ("", ".", "_", "-")
+SEPARATORS = (".", "_", "-", "")  # the most usual first
 DIGIT_LIKE = {"l": "1", "i": "1", "o": "0", "s": "5", "z": "2", "b": "6", "g": "9", "q": "9", "t": "7"}
 
 
@@ -41,40 +42,41 @@ def _words(name: str) -> list[list[str]]:
     return out
 
 
-def _digits(local: str, year: str | None) -> set[str]:
+def _digits(local: str, year: str | None) -> list[str]:
     """Digits that may end the address: none, those read (letters that look like digits counted as digits),
     the birth year or its last two digits."""
-    out = {""}
+    out = [""]
     tail = re.search(r"[0-9lioszbgqt]{1,4}$", local)
     if tail and any(c.isdigit() for c in tail.group()):
-        out.add("".join(DIGIT_LIKE.get(c, c) for c in tail.group()))
+        out.append("".join(DIGIT_LIKE.get(c, c) for c in tail.group()))
     if year:
-        out |= {year, year[2:]}
+        out += [year, year[2:]]
     return out
 
 
-def addresses(name: str, year: str | None, local: str) -> set[str]:
-    """Local parts people make of a name and birth year, within a few letters of the one read."""
+def addresses(name: str, year: str | None, local: str) -> list[str]:
+    """Local parts people make of a name and birth year, within a few letters of the one read; of two that
+    differ only by their separator, the more usual first (SEPARATORS' order)."""
     words = _words(name)
     if len(words) < 2:
-        return set()
-    firsts = {f for option in words[0] for f in (option, option.replace("-", ""))}
+        return []
+    firsts = list(dict.fromkeys(f for option in words[0] for f in (option, option.replace("-", ""))))
     rest = words[1:]
-    lasts = {w for options in rest for w in options}
-    lasts |= {sep.join(options[0] for options in rest) for sep in SEPARATORS if len(rest) > 1}
-    stems = firsts | lasts
+    lasts = [w for options in rest for w in options]
+    lasts += [sep.join(options[0] for options in rest) for sep in SEPARATORS if len(rest) > 1]
+    stems = [*firsts, *lasts]
     for sep in SEPARATORS:
         for last in lasts:
-            stems |= {f + sep + last for f in firsts} | {last + sep + f for f in firsts}
-            stems |= {f[0] + sep + last for f in firsts}
+            stems += [x for f in firsts for x in (f + sep + last, last + sep + f, f[0] + sep + last)]
     budget = max(2, len(local) // 2)
-    return {s + d for s in stems for d in _digits(local, year) if edit_distance(s + d, local) <= budget}
+    made = (s + d for s in stems for d in _digits(local, year))
+    return list(dict.fromkeys(a for a in made if edit_distance(a, local) <= budget))
 
 
 def email_from_name(email: Reading, name: str | None, year: str | None) -> Reading:
     """The address as the row's name suggests it, when the networks find that nearly as likely as the reading;
     else the reading unchanged."""
-    if name is None or email.spelling_score is None:
+    if name is None or email.spelling_scores is None:
         return email
     try:
         value = validate(FieldKind.EMAIL, email.text)
@@ -82,14 +84,16 @@ def email_from_name(email: Reading, name: str | None, year: str | None) -> Readi
         return email
     local, domain = value.rsplit("@", 1)
     candidates = addresses(name, year, local)
-    if not candidates or local in candidates:  # no name's address near it, or it spells one already
+    if not candidates:
         return email
-    score = email.spelling_score
-    best = max(candidates, key=lambda c: score(f"{c}@{domain}"))
-    if score(f"{best}@{domain}") + NAME_EMAIL_NATS < score(value):
+    read, *scores = email.spelling_scores([value, *(f"{c}@{domain}" for c in candidates)])
+    weights = [s + NAME_EMAIL_NATS + SEPARATOR_NATS * sum(map(c.count, ".-_"))  # separators: likely missed
+               for c, s in zip(candidates, scores, strict=True)]
+    best = candidates[weights.index(max(weights))]
+    if best == local or max(weights) < read:
         return email
     return Reading(f"{best}@{domain}", round(email.confidence * MARK_DOWN, 6),
-                   f"{email.engine}+row-{CROSSCHECK_VERSION}", email.spelling_score)
+                   f"{email.engine}+row-{CROSSCHECK_VERSION}", email.spelling_scores)
 
 
 def _value(kind: FieldKind, reading: Reading | None) -> str | None:

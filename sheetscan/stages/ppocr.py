@@ -55,17 +55,19 @@ STRIDE = 8  # input pixels per output column
 INK_LEVEL = 160
 NEG = -1e9
 SURE_BLANK = 0.999
-DECODER_VERSION = 7  # in the engines' names (provenance); 6: name spaces re-placed; 7: Quebec postal letters
+DECODER_VERSION = 8  # in the engines' names (provenance); 6: name spaces re-placed; 7: Quebec postal letters;
+# 8: known e-mail domains weighed further and more strongly
 
-# The e-mail providers most Quebec signers use: a reading whose domain is a couple of letters away from one of
-# these is re-scored as that domain, and kept if the network finds it nearly as likely as what it read.
+# The e-mail providers most Quebec signers use: a reading whose domain is up to half its letters away from one
+# of these is re-scored as that domain, and kept unless the network is sure of what it read.
 KNOWN_DOMAINS = (
     "gmail.com", "hotmail.com", "hotmail.ca", "outlook.com", "live.ca", "live.com", "msn.com", "yahoo.ca",
     "yahoo.com", "yahoo.fr", "videotron.ca", "videotron.qc.ca", "bell.net", "sympatico.ca", "icloud.com",
     "me.com", "cgocable.ca", "cogeco.ca", "globetrotter.net", "telus.net", "shaw.ca", "rogers.com", "proton.me",
     "protonmail.com", "umontreal.ca", "uqam.ca", "ulaval.ca", "usherbrooke.ca", "mcgill.ca", "concordia.ca",
 )
-DOMAIN_PRIOR_NATS = 12.0  # how much less likely than the raw reading a known domain may be and still win
+DOMAIN_BUDGET = 0.5  # a known domain is weighed against a read domain this share of its letters away
+DOMAIN_PRIOR_NATS = 30.0  # how much less likely than the raw reading a known domain may be and still win
 
 DIGITS = "0123456789"
 LOWER = "abcdefghijklmnopqrstuvwxyz"
@@ -209,25 +211,36 @@ def constrained_viterbi(logp: np.ndarray, slots: list[np.ndarray]) -> tuple[list
     return chosen, score
 
 
-def forced_score(logp: np.ndarray, labels: list[int]) -> float:
-    """Log probability of the best CTC alignment of `logp` spelling exactly `labels` (NEG if none fits): the
-    one-class-per-slot case of `constrained_viterbi`, vectorised over the alignment states."""
-    frames = len(logp)
-    if not labels or frames < len(labels):
-        return NEG
-    ext = np.zeros(2 * len(labels) + 1, np.int64)  # blank, l1, blank, l2, ..., blank
-    ext[1::2] = labels
-    skip = np.zeros(len(ext), bool)  # a label may follow the previous label directly when they differ
-    skip[3::2] = ext[3::2] != ext[1:-2:2]
-    score = np.full(len(ext), NEG)
-    score[:2] = logp[0, ext[:2]]
+def forced_scores(logp: np.ndarray, spellings: Sequence[Sequence[int]]) -> list[float]:
+    """For each spelling (a list of labels), the log probability of the best CTC alignment of `logp` spelling
+    exactly it (NEG if none fits): the one-class-per-slot case of `constrained_viterbi`, vectorised over the
+    alignment states of all the spellings at once (shorter ones padded with blanks past their end)."""
+    if not spellings:
+        return []
+    frames, longest = len(logp), max(len(s) for s in spellings)
+    ext = np.zeros((len(spellings), 2 * longest + 1), np.int64)  # blank, l1, blank, l2, ..., blank
+    for j, labels in enumerate(spellings):
+        ext[j, 1:2 * len(labels):2] = labels
+    skip = np.zeros(ext.shape, bool)  # a label may follow the previous label directly when they differ
+    skip[:, 3::2] = (ext[:, 3::2] != ext[:, 1:-2:2]) & (ext[:, 3::2] > 0)
+    no_step = np.full((len(spellings), 1), NEG)
+    score = np.full(ext.shape, NEG)
+    score[:, :2] = logp[0, ext[:, :2]]
     for t in range(1, frames):
-        stay = score
-        step = np.concatenate(([NEG], score[:-1]))
-        jump = np.where(skip, np.concatenate(([NEG, NEG], score[:-2])), NEG)
-        score = np.maximum(np.maximum(stay, step), jump) + logp[t, ext]
-    best = float(max(score[-1], score[-2]))
-    return best if best > NEG / 2 else NEG
+        step = np.concatenate((no_step, score[:, :-1]), axis=1)
+        jump = np.where(skip, np.concatenate((no_step, no_step, score[:, :-2]), axis=1), NEG)
+        score = np.maximum(np.maximum(score, step), jump) + logp[t, ext]
+    out = []
+    for j, labels in enumerate(spellings):
+        end = 2 * len(labels)
+        best = float(max(score[j, end], score[j, end - 1])) if labels and frames >= len(labels) else NEG
+        out.append(best if best > NEG / 2 else NEG)
+    return out
+
+
+def forced_score(logp: np.ndarray, labels: Sequence[int]) -> float:
+    """`forced_scores` of one spelling."""
+    return forced_scores(logp, [labels])[0]
 
 
 def best_path(logp: np.ndarray) -> tuple[list[tuple[int, int, int]], float]:
@@ -453,7 +466,7 @@ class PpocrEngine:
             assert line is not None
             kind = cells[i].kind
             text, confidence = self.decode(kind, p, line.gaps, line.marks)
-            scorer = partial(self.spelling_score, kind, p) if kind in self.alphabets else None
+            scorer = partial(self.spelling_scores, kind, p) if kind in self.alphabets else None
             readings[i] = Reading(text, confidence, self.name, scorer)
         return readings
 
@@ -494,15 +507,16 @@ class PpocrEngine:
         keep = math.exp(min(0.0, score - free))
         return text, round(min(margins) * _peaks(folded, columns) * keep, 4)
 
-    def spelling_score(self, kind: FieldKind, probs: np.ndarray, value: str) -> float:
-        """Log probability of the best alignment of the network's output that spells `value` (a field value:
-        separators aside, and for names spaces, accents and apostrophes aside, which the ink decides)."""
+    def spelling_scores(self, kind: FieldKind, probs: np.ndarray, values: Sequence[str]) -> list[float]:
+        """Log probability of the best alignment of the network's output that spells each value (a field
+        value: separators aside, and for names spaces, accents and apostrophes aside, which the ink decides)."""
         alphabet = self.alphabets[kind]
         folded = alphabet.fold(probs)
         if kind is FieldKind.NAME:  # apostrophes aside too: a reader may miss an elision's small mark
-            return forced_score(_skeleton_logp(folded, self.spelling_column), _skeleton(value.replace("'", "")))
-        labels = [alphabet.chars.index(c) + 1 for c in value if c in alphabet.chars]
-        return forced_score(np.log(np.maximum(folded, 1e-12)), labels)
+            logp = _skeleton_logp(folded, self.spelling_column)
+            return forced_scores(logp, [_skeleton(v.replace("'", "")) for v in values])
+        labels = [[alphabet.chars.index(c) + 1 for c in v if c in alphabet.chars] for v in values]
+        return forced_scores(np.log(np.maximum(folded, 1e-12)), labels)
 
     def _pattern(self, kind: FieldKind, alphabet: Alphabet, logp: np.ndarray) -> Decoded:
         ix = lambda allowed: _indexes(alphabet, allowed)  # noqa: E731
@@ -577,17 +591,15 @@ def _known_names(text: str, folded: np.ndarray, column: np.ndarray) -> tuple[str
     name within NAME_PRIOR_NATS of the reading replaces the word. Returns the name and what it cost in nats."""
     names = lexicon()
     logp = _skeleton_logp(folded, column)
-    read = forced_score(logp, _skeleton(text))
-    best, best_score = text, read
     words = re.split(r"([ \-'])", text)
-    for i, word in enumerate(words):
-        if len(word) < 3 or names.knows(word):
-            continue
-        for key in names.near(word):
-            candidate = "".join([*words[:i], names.respell_word(key), *words[i + 1:]])
-            score = forced_score(logp, _skeleton(candidate))
-            if score > best_score - (NAME_PRIOR_NATS if best == text else 0.0):
-                best, best_score = candidate, score
+    candidates = ["".join([*words[:i], names.respell_word(key), *words[i + 1:]])
+                  for i, word in enumerate(words) if len(word) >= 3 and not names.knows(word)
+                  for key in names.near(word)]
+    read, *scores = forced_scores(logp, [_skeleton(c) for c in [text, *candidates]])
+    best, best_score = text, read
+    for candidate, score in zip(candidates, scores, strict=True):
+        if score > best_score - (NAME_PRIOR_NATS if best == text else 0.0):
+            best, best_score = candidate, score
     return best, max(0.0, read - best_score)
 
 
@@ -617,18 +629,17 @@ def _email(text: str, columns: list[int], score: float, alphabet: Alphabet,
     candidates = set()
     for local, read in tails:
         for domain in KNOWN_DOMAINS:
-            budget = max(1, len(domain) // 4)
+            budget = max(1, int(len(domain) * DOMAIN_BUDGET))
             if abs(len(read) - len(domain)) <= budget and edit_distance(read, domain) <= budget and local:
                 candidates.add(f"{local}@{domain}")
     best = (text, columns, score - DOMAIN_PRIOR_NATS)
-    for candidate in sorted(candidates):
-        at = candidate.index("@")
-        # The network often misses a domain's small dots: the domain may be spelt with or without them.
-        for spelt in {candidate, candidate[:at] + candidate[at:].replace(".", "")}:
-            labels = [alphabet.chars.index(c) + 1 for c in spelt]
-            cand_score = forced_score(logp, labels)
-            if cand_score > best[2]:
-                best = (candidate, labels, cand_score)
+    # The network often misses a domain's small dots: the domain may be spelt with or without them.
+    spelt = [(c, s) for c in sorted(candidates)
+             for s in dict.fromkeys([c, c[: c.index("@")] + c[c.index("@"):].replace(".", "")])]
+    labels = [[alphabet.chars.index(ch) + 1 for ch in s] for _, s in spelt]
+    for (candidate, _), cand_labels, cand_score in zip(spelt, labels, forced_scores(logp, labels), strict=True):
+        if cand_score > best[2]:
+            best = (candidate, cand_labels, cand_score)
     if best[0] == text:
         return text, columns, score
     return best[0], best[1], best[2] + DOMAIN_PRIOR_NATS * 0.5
@@ -649,12 +660,11 @@ def _email_names(text: str, columns: list[int], score: float, alphabet: Alphabet
         if names.knows(word):
             continue
         best = (text, columns, base - NAME_PRIOR_NATS)
-        for key in names.near(word):
-            local = text[: match.start()] + key.lower() + text[match.end(): at]
-            labels = [alphabet.chars.index(c) + 1 for c in local] + columns[at:]
-            cand = forced_score(logp, labels)
+        locals_ = [text[: match.start()] + key.lower() + text[match.end(): at] for key in names.near(word)]
+        labels = [[alphabet.chars.index(c) + 1 for c in local] + columns[at:] for local in locals_]
+        for local, cand_labels, cand in zip(locals_, labels, forced_scores(logp, labels), strict=True):
             if cand > best[2]:
-                best = (local + text[at:], labels, cand)
+                best = (local + text[at:], cand_labels, cand)
         if best[0] != text:
             text, columns, base = best
             at = text.index("@")

@@ -28,9 +28,9 @@ class Reading:
     text: str
     confidence: float  # 0..1: the engine's belief that `text` is exactly right
     engine: str  # name and version/config, stored as provenance
-    # For a reader that can weigh other spellings of the same cell (a CTC network): log probability of a field
-    # value as its network saw the cell. Not stored; used to choose between disagreeing readers.
-    spelling_score: Callable[[str], float] | None = field(default=None, compare=False, repr=False)
+    # For a reader that can weigh other spellings of the same cell (a CTC network): the log probability of each
+    # of some field values as its network saw the cell. Not stored; used to choose between values.
+    spelling_scores: Callable[[Sequence[str]], list[float]] | None = field(default=None, compare=False, repr=False)
 
 
 class Engine(Protocol):

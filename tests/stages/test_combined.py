@@ -58,7 +58,7 @@ def test_three_readers_disagreeing_keep_the_primary_marked_down_twice() -> None:
 
 def _network_reading(text: str, scores: dict[str, float]) -> Reading:
     """A CTC reader's reading: its value and how likely its network finds each value."""
-    return Reading(text, 0.9, "ctc", lambda value: scores.get(value, -50.0))
+    return Reading(text, 0.9, "ctc", lambda values: [scores.get(v, -50.0) for v in values])
 
 
 def test_disagreeing_networks_weigh_every_value_and_the_likeliest_goes_to_review() -> None:
@@ -84,6 +84,6 @@ def test_the_combined_reading_weighs_spellings_with_both_networks() -> None:
     primary = _network_reading("H2X 1Y4", {"H2X 1Y4": -1.0, "H2X 1Y9": -6.0})
     second = _network_reading("H2X 1Y4", {"H2X 1Y4": -2.0, "H2X 1Y9": -4.0})
     reading = combine(CELL, [primary, second, Reading("H2X 1Y4", 0.9, "cnn")], "c")
-    assert reading.spelling_score is not None
-    assert reading.spelling_score("H2X 1Y9") == -6.0 + 0.5 * -4.0  # the second network counts half
-    assert combine(CELL, [Reading("H2X 1Y4", 0.9, "cnn")], "c").spelling_score is None
+    assert reading.spelling_scores is not None
+    assert reading.spelling_scores(["H2X 1Y9"]) == [-6.0 + 0.5 * -4.0]  # the second network counts half
+    assert combine(CELL, [Reading("H2X 1Y4", 0.9, "cnn")], "c").spelling_scores is None
