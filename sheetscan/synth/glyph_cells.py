@@ -22,7 +22,8 @@ TILE_INK_PX = 22  # the longer side of a tile's ink, in tile pixels
 
 @dataclass(frozen=True)
 class Glyph:
-    """One tile to paste, with an optional accent drawn above it ('acute', 'grave', 'circumflex')."""
+    """One tile to paste, with an optional accent drawn above it ('acute', 'grave', 'circumflex',
+    'diaeresis')."""
 
     tile: np.ndarray
     accent: str | None = None
@@ -121,5 +122,8 @@ def _draw_accent(ink: np.ndarray, accent: str, cx: int, bottom: int, size: int, 
     elif accent == "circumflex":
         cv2.line(ink, (cx - half, bottom), (cx, top), 1.0, stroke)
         cv2.line(ink, (cx, top), (cx + half, bottom), 1.0, stroke)
+    elif accent == "diaeresis":
+        for dx in (-half // 2 - 1, half // 2 + 1):
+            cv2.circle(ink, (cx + dx, (top + bottom) // 2), max(2, stroke // 2 + 1), 1.0, -1)
     else:
         raise ValueError(f"unknown accent {accent!r}")

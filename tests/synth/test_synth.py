@@ -15,6 +15,7 @@ from sheetscan.render import MM_PER_INCH, render_blank
 from sheetscan.synth import generate
 from sheetscan.synth.content import Entry, SheetContent, SignerRow, make_sheet, postal_entry
 from sheetscan.synth.fill import FONTS, RENDER_DPI, fill_sheet
+from sheetscan.synth.glyph_cells import Glyph, compose_cell
 from sheetscan.synth.scan import ScanParams, output_size, scan_page
 from sheetscan.template import TEMPLATES_DIR, Template, load_template
 
@@ -180,3 +181,14 @@ def test_generate_writes_deterministic_pages_and_truth(template: Template, tmp_p
             assert image.size == output_size((template.page.width_mm, template.page.height_mm), truth["dpi"])
             assert truth["file"].endswith(".jpg") == (image.format == "JPEG")
             _assert_transform_hits_grid(image, np.array(truth["transform"]), template)
+
+
+def test_composed_accents_put_ink_above_the_letter_only_when_asked() -> None:
+    tile = np.zeros((28, 28), np.uint8)
+    tile[4:24, 10:18] = 255  # a bar of ink
+    heights = {}
+    for accent in (None, "acute", "diaeresis"):
+        cell = compose_cell([Glyph(tile, accent)], np.random.default_rng(0))
+        rows = np.nonzero((cell < 128).any(axis=1))[0]
+        heights[accent] = rows.max() - rows.min()
+    assert heights["acute"] > heights[None] and heights["diaeresis"] > heights[None]
