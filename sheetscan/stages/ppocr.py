@@ -9,10 +9,11 @@ alphabet (case folded, separators treated as gaps) and then:
 - postal code, birth year, phone: a Viterbi search over CTC alignments that must spell exactly the pattern
   (letter-digit-letter digit-letter-digit with the letters Canada Post uses; 19xx or 20xx up to 2019; ten
   digits, or eleven starting with 1, with a plausible area code and exchange, Quebec area codes preferred);
-- name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink, then
-  known given names and surnames put back missed spaces and accents (`names.py`), and a word one letter away
-  from a known name becomes that name when the network finds it nearly as likely (`_known_names`); the words
-  of an e-mail's local part likewise (`_email_names`), after its domain is matched to a known one (`_email`).
+- name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink, accents
+  and elisions' apostrophes (D', L', O') the net dropped from small marks in the ink, then known given names
+  and surnames put back missed spaces and accents (`names.py`), and a word one letter away from a known name
+  becomes that name when the network finds it nearly as likely (`_known_names`); the words of an e-mail's
+  local part likewise (`_email_names`), after its domain is matched to a known one (`_email`).
 Confidence = (the smallest margin of a character over its best rival where it is strongest) x (probability of
 the least certain character) x (how much of the unconstrained best path's probability the constrained reading
 keeps): a reading the network hesitated over, or would not have produced itself, scores low.
@@ -56,7 +57,7 @@ INK_LEVEL = 160
 NEG = -1e9
 SURE_BLANK = 0.999
 DECODER_VERSION = 8  # in the engines' names (provenance); 6: name spaces re-placed; 7: Quebec postal letters;
-# 8: known e-mail domains weighed further and more strongly
+# 8: known e-mail domains weighed further and more strongly, elisions' apostrophes from the ink
 
 # The e-mail providers most Quebec signers use: a reading whose domain is up to half its letters away from one
 # of these is re-scored as that domain, and kept unless the network is sure of what it read.
@@ -279,12 +280,13 @@ def _peaks(probs: np.ndarray, chosen: list[int]) -> float:
 
 @dataclass(frozen=True)
 class Mark:
-    """A small ink mark above the letters (an accent) or below them (a cedilla), in line pixels."""
+    """A small ink mark above the letters (an accent), below them (a cedilla) or hanging from their tops between
+    two of them (an apostrophe), in line pixels."""
 
     x0: int
     x1: int
     above: bool
-    shape: str  # "acute", "grave", "circumflex", "diaeresis", "cedilla"
+    shape: str  # "acute", "grave", "circumflex", "diaeresis", "cedilla", "apostrophe"
 
 
 @dataclass(frozen=True)
@@ -347,7 +349,8 @@ def prepared(images: list[np.ndarray | None]) -> list[_Line | None]:
 
 
 def find_marks(ink: np.ndarray) -> list[Mark]:
-    """Small components wholly above the letters' tops (accents) or below their feet (cedillas)."""
+    """Small components wholly above the letters' tops (accents), below their feet (cedillas), or hanging from
+    their tops (apostrophes)."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     boxes = [stats[i] for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 3]
     if not boxes:
@@ -365,6 +368,8 @@ def find_marks(ink: np.ndarray) -> list[Mark]:
             marks.append(Mark(x, x + w, True, _accent_shape(ink[y:y + h, x:x + w])))
         elif y >= bottom - 0.1 * body:
             marks.append(Mark(x, x + w, False, "cedilla"))
+        elif y <= top + 0.2 * body and y + h <= top + 0.55 * body and h >= 0.15 * body:
+            marks.append(Mark(x, x + w, False, "apostrophe"))  # hangs from the letters' tops
     # two dots side by side are one diaeresis
     marks.sort(key=lambda m: m.x0)
     merged: list[Mark] = []
@@ -414,6 +419,26 @@ def restore_accents(chars: list[str], emitted: list[tuple[int, int, int]], marks
         base = strip_accents(out[best])
         if out[best] == base and (base, mark.shape) in ACCENTED:
             out[best] = ACCENTED[(base, mark.shape)]
+    return out
+
+
+ELIDED = "DLO"  # D'ANJOU, L'HEUREUX, O'NEIL
+
+
+def restore_elisions(chars: list[str], emitted: list[tuple[int, int, int]], marks: list[Mark]) -> list[str]:
+    """Give a word's first letter D, L or O the apostrophe whose mark hangs between it and the next letter; the
+    net often misses so small a stroke. Elsewhere an apostrophe-like mark is left alone (a letter's stray
+    stroke)."""
+    out = list(chars)
+    centres = [(first + last + 1) / 2 * STRIDE for _, first, last in emitted]
+    for mark in marks:
+        if mark.shape != "apostrophe":
+            continue
+        mid = (mark.x0 + mark.x1) / 2
+        n = next((n for n in range(1, len(out)) if centres[n - 1] < mid < centres[n]), None)
+        if (n is not None and out[n - 1] in ELIDED and (n == 1 or out[n - 2] in " -")
+                and out[n] not in " -'"):
+            out[n - 1] += "'"
     return out
 
 
@@ -487,6 +512,7 @@ class PpocrEngine:
             chars = [alphabet.chars[k - 1] for k, _, _ in emitted]
             if kind is FieldKind.NAME:
                 chars = restore_accents(chars, emitted, list(marks))
+                chars = restore_elisions(chars, emitted, list(marks))
                 chars = _spaced(chars, emitted, gaps)
             text = "".join(chars)
             columns = [k for k, _, _ in emitted]

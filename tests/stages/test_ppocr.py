@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sheetscan.fields import FieldKind
 from sheetscan.stages.ppocr import (
     NEG,
+    Mark,
     PpocrEngine,
     best_path,
     constrained_viterbi,
@@ -18,6 +19,7 @@ from sheetscan.stages.ppocr import (
     forced_score,
     forced_scores,
     prepared,
+    restore_elisions,
 )
 from sheetscan.stages.recognize import CELL_PX_PER_MM, CellImage
 
@@ -124,6 +126,24 @@ def test_accent_mark_above_a_letter_is_found() -> None:
     ink[4:10, 18:24] = np.eye(6, dtype=bool)[::-1]  # a small stroke rising to the right, above it
     [mark] = find_marks(ink)
     assert mark.above and mark.shape == "acute" and 16 <= mark.x0 <= 20
+
+
+def test_an_apostrophe_hanging_between_two_letters_is_found() -> None:
+    ink = np.zeros((48, 80), bool)
+    ink[14:44, 10:14] = ink[41:44, 10:26] = True  # an L
+    ink[14:44, 40:44] = ink[14:44, 56:60] = ink[27:30, 40:60] = True  # an H
+    ink[14:22, 31:33] = True  # a short stroke from their tops, between them
+    [mark] = find_marks(ink)
+    assert mark.shape == "apostrophe" and not mark.above and 30 <= mark.x0 <= 32
+
+
+def test_an_apostrophe_mark_elides_only_a_word_initial_d_l_or_o() -> None:
+    mark = Mark(31, 33, False, "apostrophe")
+    emitted = [(0, 1, 2), (0, 5, 6), (0, 8, 9)]  # characters centred at 20, 48 and 76 px
+    assert restore_elisions(["L", "H", "E"], emitted, [mark]) == ["L'", "H", "E"]
+    assert restore_elisions(["N", "H", "E"], emitted, [mark]) == ["N", "H", "E"]  # no elision after an N
+    assert restore_elisions(["A", "L", "H"], emitted, [Mark(60, 62, False, "apostrophe")]) == ["A", "L", "H"]
+    assert restore_elisions(["L", "H", "E"], emitted, [Mark(31, 33, True, "acute")]) == ["L", "H", "E"]
 
 
 def _printed(text: str, width_mm: float) -> np.ndarray:
