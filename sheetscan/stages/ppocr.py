@@ -57,7 +57,8 @@ INK_LEVEL = 160
 NEG = -1e9
 SURE_BLANK = 0.999
 DECODER_VERSION = 8  # in the engines' names (provenance); 6: name spaces re-placed; 7: Quebec postal letters;
-# 8: known e-mail domains weighed further and more strongly, elisions' apostrophes from the ink
+# 8: known e-mail domains weighed further and more strongly, elisions' apostrophes from the ink, known names
+# one letter away at 8 nats (was 5)
 
 # The e-mail providers most Quebec signers use: a reading whose domain is up to half its letters away from one
 # of these is re-scored as that domain, and kept unless the network is sure of what it read.
@@ -590,7 +591,7 @@ class PpocrEngine:
 
 
 SKELETON = "ABCDEFGHIJKLMNOPQRSTUVWXYZ-'"  # a name's letters without accents, for comparing spellings
-NAME_PRIOR_NATS = 5.0  # how much less likely than the reading a known name one letter away may be and still win
+NAME_PRIOR_NATS = 8.0  # how much less likely than the reading a known name one letter away may be and still win
 
 
 def _skeleton(text: str) -> list[int]:
