@@ -4,8 +4,8 @@ given name and a surname written close together, and accents (missed, or of the 
 
 `Lexicon.fix` never changes a letter: a word is re-spelt only to a known word that differs from it by accents
 alone, and spaces move only where the letters on both sides stay the same; unknown names pass through
-untouched. `Lexicon.near` offers the known words one letter away from a word; only a reader that can weigh
-them against what it saw (the PP-OCR engine re-scores its network output) may take one.
+untouched. `Lexicon.near` offers the known words a letter or two away from a word; only a reader that can
+weigh them against what it saw (the PP-OCR engine re-scores its network output) may take one.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from sheetscan.fields import edit_distance
+
 LEXICON_PATH = Path(__file__).resolve().parent.parent / "models" / "names.json"
 JOINERS = "-'"
+TWO_EDITS_FROM = 5  # a shorter word two letters from a known one is as likely another name
 
 
 def strip_accents(text: str) -> str:
@@ -36,15 +39,12 @@ def _parts(token: str) -> list[str]:
     return [*parts, word]
 
 
-def _deletions(word: str) -> set[str]:
-    return {word} | {word[:i] + word[i + 1:] for i in range(len(word))}
-
-
-def _one_edit(a: str, b: str) -> bool:
-    if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
-    short, long = sorted((a, b), key=len)
-    return len(long) - len(short) == 1 and any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+def _deletions(word: str, most: int) -> set[str]:
+    """The word with up to `most` letters deleted (itself included)."""
+    out = {word}
+    for _ in range(most):
+        out |= {w[:i] + w[i + 1:] for w in out for i in range(len(w))}
+    return out
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Lexicon:
     first: frozenset[str]  # given-name words, accents stripped
     last: frozenset[str]  # surname words, accents stripped
     spellings: dict[str, list[str]]  # accents stripped -> the known spellings, preferred first
-    deletions: dict[str, frozenset[str]]  # a known word (accents stripped) less one letter, or whole -> words
+    deletions: dict[str, frozenset[str]]  # a known word (accents stripped) less up to two letters -> words
 
     @classmethod
     def from_lists(cls, first: list[str], last: list[str]) -> Lexicon:
@@ -63,16 +63,19 @@ class Lexicon:
                 known.append(word)
         index: dict[str, set[str]] = {}
         for key in spellings:
-            for variant in _deletions(key):
+            for variant in _deletions(key, 2):
                 index.setdefault(variant, set()).add(key)
         deletions = {k: frozenset(v) for k, v in index.items()}
         return cls(frozenset(map(strip_accents, first)), frozenset(map(strip_accents, last)), spellings, deletions)
 
     def near(self, word: str) -> list[str]:
-        """Known words (accents stripped) one letter away from the word: one letter changed, added or missing."""
+        """Known words (accents stripped) one letter away from the word (a letter changed, added or missing),
+        then, for a word of TWO_EDITS_FROM letters or more, those two letters away."""
         key = strip_accents(word)
-        found = {w for variant in _deletions(key) for w in self.deletions.get(variant, ())}
-        return sorted(w for w in found if w != key and _one_edit(key, w))
+        most = 2 if len(key) >= TWO_EDITS_FROM else 1
+        found = {w for variant in _deletions(key, most) for w in self.deletions.get(variant, ())}
+        distance = {w: edit_distance(key, w) for w in found if w != key}
+        return sorted((w for w, d in distance.items() if d <= most), key=lambda w: (distance[w], w))
 
     def knows(self, token: str, words: frozenset[str] | None = None) -> bool:
         """Every word of the token (one-letter elisions such as D' aside) is known."""

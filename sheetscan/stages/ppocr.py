@@ -12,8 +12,9 @@ alphabet (case folded, separators treated as gaps) and then:
 - name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink, accents
   and elisions' apostrophes (D', L', O') the net dropped from small marks in the ink, then known given names
   and surnames put back missed spaces and accents (`names.py`), and a word one letter away from a known name
-  becomes that name when the network finds it nearly as likely (`_known_names`); the words of an e-mail's
-  local part likewise (`_email_names`), after its domain is matched to a known one (`_email`).
+  (two for a long word) becomes that name when the network finds it nearly as likely (`_known_names`); the
+  words of an e-mail's local part likewise (`_email_names`), after its domain is matched to a known one
+  (`_email`).
 Confidence = (the smallest margin of a character over its best rival where it is strongest) x (probability of
 the least certain character) x (how much of the unconstrained best path's probability the constrained reading
 keeps): a reading the network hesitated over, or would not have produced itself, scores low.
@@ -58,7 +59,7 @@ NEG = -1e9
 SURE_BLANK = 0.999
 DECODER_VERSION = 8  # in the engines' names (provenance); 6: name spaces re-placed; 7: Quebec postal letters;
 # 8: known e-mail domains weighed further and more strongly, elisions' apostrophes from the ink, known names
-# one letter away at 8 nats (was 5)
+# one letter away (two for long words) at 8 nats (was one letter, 5 nats)
 
 # The e-mail providers most Quebec signers use: a reading whose domain is up to half its letters away from one
 # of these is re-scored as that domain, and kept unless the network is sure of what it read.
@@ -591,7 +592,7 @@ class PpocrEngine:
 
 
 SKELETON = "ABCDEFGHIJKLMNOPQRSTUVWXYZ-'"  # a name's letters without accents, for comparing spellings
-NAME_PRIOR_NATS = 8.0  # how much less likely than the reading a known name one letter away may be and still win
+NAME_PRIOR_NATS = 8.0  # how much less likely than the reading a known name nearby (`Lexicon.near`) may be and win
 
 
 def _skeleton(text: str) -> list[int]:
@@ -613,7 +614,7 @@ def _skeleton_logp(folded: np.ndarray, column: np.ndarray) -> np.ndarray:
 
 
 def _known_names(text: str, folded: np.ndarray, column: np.ndarray) -> tuple[str, float]:
-    """Each word of the name that is no known name but one letter away from some is weighed against them: the
+    """Each word of the name that is no known name but near some (`Lexicon.near`) is weighed against them: the
     network's output is re-scored spelling each (accents and spaces aside, which the ink decides) and a known
     name within NAME_PRIOR_NATS of the reading replaces the word. Returns the name and what it cost in nats."""
     names = lexicon()
@@ -675,8 +676,8 @@ def _email(text: str, columns: list[int], score: float, alphabet: Alphabet,
 def _email_names(text: str, columns: list[int], score: float, alphabet: Alphabet,
                  logp: np.ndarray) -> tuple[str, list[int], float]:
     """Most addresses spell their owner's names (« marie.tremblay@... »): each word of the part before the '@'
-    that is no known name but one letter away from some is weighed against them, like a name cell's words
-    (`_known_names`), and a known name within NAME_PRIOR_NATS of the reading replaces it."""
+    that is no known name but near some is weighed against them, like a name cell's words (`_known_names`),
+    and a known name within NAME_PRIOR_NATS of the reading replaces it."""
     if "@" not in text or not columns:
         return text, columns, score
     names = lexicon()

@@ -51,3 +51,10 @@ def test_near_finds_known_words_one_letter_away() -> None:
     assert SMALL.near("GIRRARD") == ["GIRARD"]  # added
     assert SMALL.near("HBERT") == ["HEBERT"]  # missing
     assert SMALL.near("TREMBLAY") == [] and SMALL.near("XYZ") == []
+
+
+def test_near_finds_words_two_letters_away_for_long_words_only_after_the_nearer_ones() -> None:
+    assert SMALL.near("TRENBLEY") == ["TREMBLAY"]  # two letters changed
+    assert SMALL.near("OLIVEE") == ["OLIVIE", "OLIVIER"]  # one letter away first, then two
+    assert SMALL.near("GRARDT") == ["GIRARD"]  # one missing, one added
+    assert SMALL.near("MRK") == [] and SMALL.near("JAEN") == []  # short: one letter only
