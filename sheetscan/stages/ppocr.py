@@ -427,19 +427,27 @@ def restore_accents(chars: list[str], emitted: list[tuple[int, int, int]], marks
 ELIDED = "DLO"  # D'ANJOU, L'HEUREUX, O'NEIL
 
 
-def restore_elisions(chars: list[str], emitted: list[tuple[int, int, int]], marks: list[Mark]) -> list[str]:
-    """Give a word's first letter D, L or O the apostrophe whose mark hangs between it and the next letter; the
-    net often misses so small a stroke. Elsewhere an apostrophe-like mark is left alone (a letter's stray
-    stroke)."""
-    out = list(chars)
+def restore_elisions(chars: list[str], emitted: list[tuple[int, int, int]], marks: list[Mark],
+                     gaps: list[tuple[int, int]]) -> list[str]:
+    """Names elide only after a word's first letter (D'ANJOU, L'HEUREUX, O'NEIL). A first D, L or O gets the
+    apostrophe whose mark hangs between it and the next letter (the net often misses so small a stroke); an
+    apostrophe the net read after another letter than a first one or a D, L or O is dropped (« FOR'TIN »), and
+    an apostrophe-like mark elsewhere is left alone (a letter's stray stroke). A word starts the name, or
+    follows a space, a hyphen or the ink's word gap. Dropped characters become empty strings, so the list
+    stays aligned with `emitted`."""
     centres = [(first + last + 1) / 2 * STRIDE for _, first, last in emitted]
+
+    def starts_word(i: int) -> bool:
+        return i == 0 or chars[i - 1] in " -" or any(centres[i - 1] < (g0 + g1) / 2 < centres[i] for g0, g1 in gaps)
+
+    out = ["" if c == "'" and not (n > 0 and (starts_word(n - 1) or chars[n - 1] in ELIDED)) else c
+           for n, c in enumerate(chars)]
     for mark in marks:
         if mark.shape != "apostrophe":
             continue
         mid = (mark.x0 + mark.x1) / 2
         n = next((n for n in range(1, len(out)) if centres[n - 1] < mid < centres[n]), None)
-        if (n is not None and out[n - 1] in ELIDED and (n == 1 or out[n - 2] in " -")
-                and out[n] not in " -'"):
+        if n is not None and out[n - 1] in ELIDED and starts_word(n - 1) and out[n] not in " -'":
             out[n - 1] += "'"
     return out
 
@@ -514,7 +522,7 @@ class PpocrEngine:
             chars = [alphabet.chars[k - 1] for k, _, _ in emitted]
             if kind is FieldKind.NAME:
                 chars = restore_accents(chars, emitted, list(marks))
-                chars = restore_elisions(chars, emitted, list(marks))
+                chars = restore_elisions(chars, emitted, list(marks), gaps)
                 chars = _spaced(chars, emitted, gaps)
             text = "".join(chars)
             columns = [k for k, _, _ in emitted]

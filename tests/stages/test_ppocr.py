@@ -140,10 +140,18 @@ def test_an_apostrophe_hanging_between_two_letters_is_found() -> None:
 def test_an_apostrophe_mark_elides_only_a_word_initial_d_l_or_o() -> None:
     mark = Mark(31, 33, False, "apostrophe")
     emitted = [(0, 1, 2), (0, 5, 6), (0, 8, 9)]  # characters centred at 20, 48 and 76 px
-    assert restore_elisions(["L", "H", "E"], emitted, [mark]) == ["L'", "H", "E"]
-    assert restore_elisions(["N", "H", "E"], emitted, [mark]) == ["N", "H", "E"]  # no elision after an N
-    assert restore_elisions(["A", "L", "H"], emitted, [Mark(60, 62, False, "apostrophe")]) == ["A", "L", "H"]
-    assert restore_elisions(["L", "H", "E"], emitted, [Mark(31, 33, True, "acute")]) == ["L", "H", "E"]
+    assert restore_elisions(["L", "H", "E"], emitted, [mark], []) == ["L'", "H", "E"]
+    assert restore_elisions(["N", "H", "E"], emitted, [mark], []) == ["N", "H", "E"]  # no elision after an N
+    assert restore_elisions(["A", "L", "H"], emitted, [Mark(60, 62, False, "apostrophe")], []) == ["A", "L", "H"]
+    assert restore_elisions(["A", "L", "H"], emitted, [Mark(60, 62, False, "apostrophe")], [(30, 38)]) == [
+        "A", "L'", "H"]  # the L starts a word: the ink's word gap is before it
+    assert restore_elisions(["L", "H", "E"], emitted, [Mark(31, 33, True, "acute")], []) == ["L", "H", "E"]
+
+
+def test_an_apostrophe_read_inside_a_word_is_dropped() -> None:
+    emitted = [(0, 1, 2), (0, 4, 4), (0, 5, 6), (0, 8, 9)]
+    assert restore_elisions(["R", "'", "T", "E"], emitted, [], []) == ["R", "'", "T", "E"]  # after a first letter
+    assert restore_elisions(["R", "T", "'", "E"], emitted, [], []) == ["R", "T", "", "E"]  # FOR'TIN: not a name
 
 
 def _printed(text: str, width_mm: float) -> np.ndarray:
