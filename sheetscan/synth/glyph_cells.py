@@ -2,8 +2,8 @@
 
 Used by the hand-print tests and `scripts/measure_handprint.py`: each tile is scaled to a glyph about 7 mm
 high at CELL_PX_PER_MM, inverted to dark ink on white and pasted left to right with random gaps, jitter and
-pen weight, into a cell 13 mm high. Hyphens, apostrophes, dots and accents are drawn as short strokes, '@'
-(absent from EMNIST) in one of OpenCV's Hershey fonts.
+pen weight, into a cell 13 mm high. Hyphens, underscores, apostrophes, dots and accents are drawn as short
+strokes, '@' (absent from EMNIST) in one of OpenCV's Hershey fonts.
 """
 
 from __future__ import annotations
@@ -94,6 +94,10 @@ def compose_cell(
             bottom = round(mid + glyph_h / 2 - 0.4 * px)
             cv2.circle(ink, (x + round(0.4 * px), bottom), max(3, stroke // 2 + 1), 1.0, -1)
             x += round(rng.uniform(1.2, 2.0) * px)
+        elif kind == "_":
+            bottom = round(mid + glyph_h / 2)
+            cv2.line(ink, (x, bottom), (x + round(3 * px), bottom), 1.0, stroke)
+            x += round(3 * px + rng.uniform(1.0, 2.0) * px)
     ink = ink[:, : x + round(2 * px)]
     darkness = rng.uniform(0.7, 0.9)
     paper = rng.uniform(235, 250)
