@@ -6,7 +6,8 @@ people make of them: given name, surname or initial, in either order, joined by 
 or a hyphen, with the digits read at the end, or the birth year's. Those close to the address read are
 re-scored by the readers' networks (`Reading.spelling_scores`), and the likeliest replaces the reading when the
 networks find it at most NAME_EMAIL_NATS less likely than what they read; each separator adds SEPARATOR_NATS,
-since readers often miss a small dot (so « karinemercier » may become « karine.mercier », not the reverse).
+since readers often miss a small dot (so « karinemercier » may become « karine.mercier », not the reverse),
+and an address without the digits read at the end (or with digits where none were read) pays DIGITS_NATS.
 An address that spells no one's name finds no candidate close enough and stays as read. Both priors were
 chosen on sheets in the training fonts, not on the held-out bench.
 
@@ -25,6 +26,7 @@ from sheetscan.stages.recognize import Reading
 CROSSCHECK_VERSION = 1  # in the engine's name of a replaced address (provenance)
 NAME_EMAIL_NATS = 12.0  # how much less likely than the reading an address spelling the row's name may be
 SEPARATOR_NATS = 10.0  # what each separator of a name's address is worth: readers miss a small dot
+DIGITS_NATS = 4.0  # what an address pays for dropping the digits read at its end, or adding some
 MARK_DOWN = 0.3  # a replaced address's confidence factor: below every review threshold
 SEPARATORS = (".", "_", "-", "")  # the most usual first
 DIGIT_LIKE = {"l": "1", "i": "1", "o": "0", "s": "5", "z": "2", "b": "6", "g": "9", "q": "9", "t": "7"}
@@ -89,7 +91,9 @@ def email_from_name(email: Reading, name: str | None, year: str | None) -> Readi
     if not candidates:
         return email
     read, *scores = email.spelling_scores([value, *(f"{c}@{domain}" for c in candidates)])
+    read_digits = any(ch.isdigit() for ch in local)
     weights = [s + NAME_EMAIL_NATS + SEPARATOR_NATS * sum(map(c.count, ".-_"))  # separators: likely missed
+               - DIGITS_NATS * (any(ch.isdigit() for ch in c) != read_digits)  # digits read are digits written
                for c, s in zip(candidates, scores, strict=True)]
     best = candidates[weights.index(max(weights))]
     if best == local or max(weights) < read:

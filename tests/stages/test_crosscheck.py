@@ -56,3 +56,10 @@ def test_check_row_weighs_the_email_against_the_row_name_and_year() -> None:
     assert checked[FieldKind.NAME] is row[FieldKind.NAME]
     without_name = {FieldKind.EMAIL: email, FieldKind.NAME: Reading("K4R", 0.2, "x")}  # no valid name: unchanged
     assert check_row(without_name)[FieldKind.EMAIL] is email
+
+
+def test_digits_read_at_the_end_are_kept_rather_than_dropped() -> None:
+    scores = {"karine.mercler7@gmail.com": 0.0, "karine.mercier7@gmail.com": -5.0,
+              "karine.mercier@gmail.com": -3.0}  # the network finds dropping the 7 cheaper than keeping it
+    reading = Reading("karine.mercler7@gmail.com", 0.6, "net-1", lambda values: [scores.get(v, -50.0) for v in values])
+    assert email_from_name(reading, "KARINE MERCIER", None).text == "karine.mercier7@gmail.com"
