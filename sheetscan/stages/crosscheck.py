@@ -29,6 +29,7 @@ SEPARATOR_NATS = 10.0  # what each separator of a name's address is worth: reade
 DIGITS_NATS = 4.0  # what an address pays for dropping the digits read at its end, or adding some
 MARK_DOWN = 0.3  # a replaced address's confidence factor: below every review threshold
 SEPARATORS = (".", "_", "-", "")  # the most usual first
+MOST_WORDS, MOST_OPTIONS = 4, 4  # bounds the candidates (and the time) for a long or badly read name
 DIGIT_LIKE = {"l": "1", "i": "1", "o": "0", "s": "5", "z": "2", "b": "6", "g": "9", "q": "9", "t": "7"}
 
 
@@ -41,9 +42,9 @@ def _words(name: str) -> list[list[str]]:
         plain = re.sub(r"[^A-Z\-]", "", strip_accents(word).upper())
         if not plain:
             continue
-        options = [plain] if names.knows(plain) or "-" in plain else [plain, *names.near(plain)]
+        options = [plain] if names.knows(plain) or "-" in plain else [plain, *names.near(plain)[:MOST_OPTIONS]]
         out.append([o.lower() for o in options])
-    return out
+    return out[:MOST_WORDS]
 
 
 def _digits(local: str, year: str | None) -> list[str]:
