@@ -71,6 +71,7 @@ KNOWN_DOMAINS = (
 )
 DOMAIN_BUDGET = 0.5  # a known domain is weighed against a read domain this share of its letters away
 DOMAIN_PRIOR_NATS = 30.0  # how much less likely than the raw reading a known domain may be and still win
+DOMAIN_TRUSTED_NATS = 6.0  # what a replaced domain may cost before its reading's confidence drops
 
 DIGITS = "0123456789"
 LOWER = "abcdefghijklmnopqrstuvwxyz"
@@ -678,7 +679,7 @@ def _email(text: str, columns: list[int], score: float, alphabet: Alphabet,
             best = (candidate, cand_labels, cand_score)
     if best[0] == text:
         return text, columns, score
-    return best[0], best[1], best[2] + DOMAIN_PRIOR_NATS * 0.5
+    return best[0], best[1], best[2] + DOMAIN_TRUSTED_NATS
 
 
 def _email_names(text: str, columns: list[int], score: float, alphabet: Alphabet,
