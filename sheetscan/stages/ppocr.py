@@ -9,12 +9,12 @@ alphabet (case folded, separators treated as gaps) and then:
 - postal code, birth year, phone: a Viterbi search over CTC alignments that must spell exactly the pattern
   (letter-digit-letter digit-letter-digit with the letters Canada Post uses; 19xx or 20xx up to 2019; ten
   digits, or eleven starting with 1, with a plausible area code and exchange, Quebec area codes preferred);
-- name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink, accents
-  and elisions' apostrophes (D', L', O') the net dropped from small marks in the ink, then known given names
-  and surnames put back missed spaces and accents (`names.py`), and a word one letter away from a known name
-  (two for a long word) becomes that name when the network finds it nearly as likely (`_known_names`); the
-  words of an e-mail's local part likewise (`_email_names`), after its domain is matched to a known one
-  (`_email`).
+- name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink (a space
+  the net read where the ink has no wide gap is dropped), accents and elisions' apostrophes (D', L', O') the
+  net dropped from small marks in the ink, then known given names and surnames put back missed spaces and
+  accents (`names.py`), and a word one letter away from a known name (two for a long word) becomes that name
+  when the network finds it nearly as likely (`_known_names`); the words of an e-mail's local part likewise
+  (`_email_names`), after its domain is matched to a known one (`_email`).
 Confidence = (the smallest margin of a character over its best rival where it is strongest) x (probability of
 the least certain character) x (how much of the unconstrained best path's probability the constrained reading
 keeps): a reading the network hesitated over, or would not have produced itself, scores low.
@@ -59,7 +59,8 @@ NEG = -1e9
 SURE_BLANK = 0.999
 DECODER_VERSION = 8  # in the engines' names (provenance); 6: name spaces re-placed; 7: Quebec postal letters;
 # 8: known e-mail domains weighed further and more strongly, elisions' apostrophes from the ink, known names
-# one letter away (two for long words) at 8 nats (was one letter, 5 nats)
+# one letter away (two for long words) at 8 nats (was one letter, 5 nats), spaces the ink gaps do not back
+# dropped
 
 # The e-mail providers most Quebec signers use: a reading whose domain is up to half its letters away from one
 # of these is re-scored as that domain, and kept unless the network is sure of what it read.
@@ -297,6 +298,7 @@ class _Line:
     tensor: np.ndarray  # (3, 48, W) normalised
     gaps: list[tuple[int, int]]  # the ink-free column run that stands out as a word space, if any
     marks: list[Mark]
+    runs: list[tuple[int, int]]  # every ink-free column run between two inked columns, widest first
 
 
 def prepare(image: np.ndarray) -> _Line | None:
@@ -332,7 +334,7 @@ def prepare(image: np.ndarray) -> _Line | None:
         if widest >= 0.12 * HEIGHT and widest >= 1.4 * second:
             gaps = [runs[0]]
     tensor = (line.astype(np.float32) / 255.0 - 0.5) / 0.5
-    return _Line(np.repeat(tensor[None], 3, axis=0), gaps, find_marks(line < INK_LEVEL))
+    return _Line(np.repeat(tensor[None], 3, axis=0), gaps, find_marks(line < INK_LEVEL), runs)
 
 
 _last_batch: tuple[list[np.ndarray | None], list[_Line | None]] = ([], [])
@@ -501,13 +503,13 @@ class PpocrEngine:
             line = lines[i]
             assert line is not None
             kind = cells[i].kind
-            text, confidence = self.decode(kind, p, line.gaps, line.marks)
+            text, confidence = self.decode(kind, p, line.gaps, line.marks, line.runs)
             scorer = partial(self.spelling_scores, kind, p) if kind in self.alphabets else None
             readings[i] = Reading(text, confidence, self.name, scorer)
         return readings
 
     def decode(self, kind: FieldKind, probs: np.ndarray, gaps: list[tuple[int, int]],
-               marks: Sequence[Mark] = ()) -> tuple[str, float]:
+               marks: Sequence[Mark] = (), runs: Sequence[tuple[int, int]] = ()) -> tuple[str, float]:
         if kind is FieldKind.TEXT:  # free text (a group's name): whatever the network reads
             emitted, _ = best_path(np.log(np.maximum(probs, 1e-12)))
             text = "".join(self.classes[k] for k, _, _ in emitted).strip()
@@ -524,6 +526,7 @@ class PpocrEngine:
             if kind is FieldKind.NAME:
                 chars = restore_accents(chars, emitted, list(marks))
                 chars = restore_elisions(chars, emitted, list(marks), gaps)
+                chars = _unspaced(chars, emitted, runs)
                 chars = _spaced(chars, emitted, gaps)
             text = "".join(chars)
             columns = [k for k, _, _ in emitted]
@@ -638,6 +641,27 @@ def _known_names(text: str, folded: np.ndarray, column: np.ndarray) -> tuple[str
         if score > best_score - (NAME_PRIOR_NATS if best == text else 0.0):
             best, best_score = candidate, score
     return best, max(0.0, read - best_score)
+
+
+SPACE_SHARE = 0.3  # a space the net reads needs an ink gap at least this share of the widest one
+
+
+def _unspaced(chars: list[str], emitted: list[tuple[int, int, int]], runs: Sequence[tuple[int, int]]) -> list[str]:
+    """A space the net read where the ink's gap is much narrower than the widest one (under SPACE_SHARE of it) is
+    a wide gap between two letters of a word (« HA DDAD »): dropped (an empty string, so the list stays aligned
+    with `emitted`)."""
+    if not runs or " " not in chars:
+        return chars
+    widest = runs[0][1] - runs[0][0]
+    out = list(chars)
+    for n, (c, (_, f0, f1)) in enumerate(zip(chars, emitted, strict=True)):
+        if c != " ":
+            continue
+        x0, x1 = (f0 - 1) * STRIDE, (f1 + 2) * STRIDE
+        width = max((r1 - r0 for r0, r1 in runs if r0 < x1 and r1 > x0), default=0)
+        if width < SPACE_SHARE * widest:
+            out[n] = ""
+    return out
 
 
 def _spaced(chars: list[str], emitted: list[tuple[int, int, int]], gaps: list[tuple[int, int]]) -> list[str]:

@@ -13,6 +13,7 @@ from sheetscan.stages.ppocr import (
     NEG,
     Mark,
     PpocrEngine,
+    _unspaced,
     best_path,
     constrained_viterbi,
     find_marks,
@@ -152,6 +153,13 @@ def test_an_apostrophe_read_inside_a_word_is_dropped() -> None:
     emitted = [(0, 1, 2), (0, 4, 4), (0, 5, 6), (0, 8, 9)]
     assert restore_elisions(["R", "'", "T", "E"], emitted, [], []) == ["R", "'", "T", "E"]  # after a first letter
     assert restore_elisions(["R", "T", "'", "E"], emitted, [], []) == ["R", "T", "", "E"]  # FOR'TIN: not a name
+
+
+def test_a_space_read_where_the_ink_has_no_wide_gap_is_dropped() -> None:
+    emitted = [(0, 1, 2), (0, 4, 4), (0, 6, 7), (0, 10, 10), (0, 12, 13)]  # H, space, A, space, D
+    runs = [(76, 92), (30, 34)]  # a word gap near the second space, a narrow one near the first
+    assert _unspaced(["H", " ", "A", " ", "D"], emitted, runs) == ["H", "", "A", " ", "D"]
+    assert _unspaced(["H", " ", "A", " ", "D"], emitted, []) == ["H", " ", "A", " ", "D"]  # no ink measured
 
 
 def _printed(text: str, width_mm: float) -> np.ndarray:
