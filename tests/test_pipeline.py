@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -9,10 +10,11 @@ import numpy as np
 import pytest
 
 from sheetscan.config import Settings
-from sheetscan.fields import FieldKind
+from sheetscan.fields import FieldKind, edit_distance
 from sheetscan.pipeline import fit_template, ingest, read_page
 from sheetscan.records import ReviewReason
 from sheetscan.stages.load import LoadedPage
+from sheetscan.stages.recognize import CellImage, Reading
 from sheetscan.store import Store
 from sheetscan.template import Template
 from tests.helpers import CrashingEngine, FakeEngine, fill_page
@@ -123,3 +125,35 @@ def test_a_plausible_but_wrong_declared_dpi_loses_to_the_measured_scale(page_png
         _, geometry = fit_template(lying, [template], settings)
         assert geometry.dpi == pytest.approx(200, abs=3)
         assert not settings.doubtful_fit(geometry)
+
+
+class _RowsEngine:
+    """Reads the written cells in page order: each kind's texts one after the other; e-mails come with a
+    network-like scorer (each letter away from what was read costs 5 nats)."""
+
+    name = "rows-1"
+
+    def __init__(self, texts: dict[FieldKind, list[str]]) -> None:
+        self.texts = texts
+
+    def read(self, cells: Sequence[CellImage]) -> list[Reading]:
+        queues = {kind: list(texts) for kind, texts in self.texts.items()}
+        out = []
+        for cell in cells:
+            text = queues[cell.kind].pop(0) if queues.get(cell.kind) else ""
+            scorer = (lambda values, t=text: [-5.0 * edit_distance(v, t) for v in values]) \
+                if cell.kind is FieldKind.EMAIL else None
+            out.append(Reading(text, 0.9, self.name, scorer))
+        return out
+
+
+def test_each_row_email_is_weighed_against_its_own_row_name(template: Template) -> None:
+    rows = {1: {"name": "MARIE COTE", "birth_year": "1987", "email": "mariecote"},
+            2: {"name": "JEAN ROY", "birth_year": "1950", "email": "jeanroy"}}
+    page = LoadedPage("rows.png", 1, fill_page(template, rows), None, "hash-rows")
+    engine = _RowsEngine({FieldKind.NAME: ["MARIE COTE", "JEAN ROY"], FieldKind.BIRTH_YEAR: ["1987", "1950"],
+                          FieldKind.EMAIL: ["mariecote@y.ca", "jeanroy@y.ca"]})
+    result = read_page(page, [template], engine, Settings())
+    emails = [next(c for c in r.cells if c.field == "email") for r in result.rows[:2]]
+    assert [e.value for e in emails] == ["marie.cote@y.ca", "jean.roy@y.ca"]  # a dot put back, rows not crossed
+    assert all(e.engine == "rows-1+row-1" and e.review_reason is ReviewReason.LOW_CONFIDENCE for e in emails)
