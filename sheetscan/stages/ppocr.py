@@ -11,10 +11,10 @@ alphabet (case folded, separators treated as gaps) and then:
   digits, or eleven starting with 1, with a plausible area code and exchange, Quebec area codes preferred);
 - name and e-mail: best path restricted to the alphabet; spaces in names come from gaps in the ink (a space
   the net read where the ink has no wide gap is dropped), accents and elisions' apostrophes (D', L', O') the
-  net dropped from small marks in the ink, then known given names and surnames put back missed spaces and
-  accents (`names.py`), and a word one letter away from a known name (two for a long word) becomes that name
-  when the network finds it nearly as likely (`_known_names`); the words of an e-mail's local part likewise
-  (`_email_names`), after its domain is matched to a known one (`_email`).
+  net dropped from small marks in the ink (a diaeresis only after a vowel), then known given names and
+  surnames put back missed spaces and accents (`names.py`), and a word one letter away from a known name (two
+  for a long word) becomes that name when the network finds it nearly as likely (`_known_names`); the words of
+  an e-mail's local part likewise (`_email_names`), after its domain is matched to a known one (`_email`).
 Confidence = (the smallest margin of a character over its best rival where it is strongest) x (probability of
 the least certain character) x (how much of the unconstrained best path's probability the constrained reading
 keeps): a reading the network hesitated over, or would not have produced itself, scores low.
@@ -60,7 +60,7 @@ SURE_BLANK = 0.999
 DECODER_VERSION = 8  # in the engines' names (provenance); 6: name spaces re-placed; 7: Quebec postal letters;
 # 8: known e-mail domains weighed further and more strongly, elisions' apostrophes from the ink, known names
 # one letter away (two for long words) at 8 nats (was one letter, 5 nats), spaces the ink gaps do not back
-# dropped
+# dropped, diaereses after a consonant dropped
 
 # The e-mail providers most Quebec signers use: a reading whose domain is up to half its letters away from one
 # of these is re-scored as that domain, and kept unless the network is sure of what it read.
@@ -428,6 +428,21 @@ def restore_accents(chars: list[str], emitted: list[tuple[int, int, int]], marks
 
 
 ELIDED = "DLO"  # D'ANJOU, L'HEUREUX, O'NEIL
+DIAERESES = {"Ë": "E", "Ï": "I", "Ÿ": "Y"}  # French ones; Ä, Ö and Ü stay (MÜLLER, GÖKHAN)
+
+
+def drop_stray_diaereses(chars: list[str]) -> list[str]:
+    """French puts a diaeresis on E, I or Y only after another vowel (ANAÏS, NOËL, LOÏC): one read after a
+    consonant or at a word's start is a stray mark (a dotted I, a serif) and goes."""
+    out = list(chars)
+    previous = ""
+    for n, c in enumerate(chars):
+        before = strip_accents(previous[-1:])
+        if c in DIAERESES and (not before or before not in "AEIOUY"):
+            out[n] = DIAERESES[c]
+        if c:
+            previous = out[n] if c not in " -'" else ""
+    return out
 
 
 def restore_elisions(chars: list[str], emitted: list[tuple[int, int, int]], marks: list[Mark],
@@ -525,7 +540,7 @@ class PpocrEngine:
             chars = [alphabet.chars[k - 1] for k, _, _ in emitted]
             if kind is FieldKind.NAME:
                 chars = restore_accents(chars, emitted, list(marks))
-                chars = restore_elisions(chars, emitted, list(marks), gaps)
+                chars = drop_stray_diaereses(restore_elisions(chars, emitted, list(marks), gaps))
                 chars = _unspaced(chars, emitted, runs)
                 chars = _spaced(chars, emitted, gaps)
             text = "".join(chars)

@@ -16,6 +16,7 @@ from sheetscan.stages.ppocr import (
     _unspaced,
     best_path,
     constrained_viterbi,
+    drop_stray_diaereses,
     find_marks,
     forced_score,
     forced_scores,
@@ -160,6 +161,13 @@ def test_a_space_read_where_the_ink_has_no_wide_gap_is_dropped() -> None:
     runs = [(76, 92), (30, 34)]  # a word gap near the second space, a narrow one near the first
     assert _unspaced(["H", " ", "A", " ", "D"], emitted, runs) == ["H", "", "A", " ", "D"]
     assert _unspaced(["H", " ", "A", " ", "D"], emitted, []) == ["H", " ", "A", " ", "D"]  # no ink measured
+
+
+def test_a_diaeresis_stays_only_after_another_vowel() -> None:
+    assert drop_stray_diaereses(list("SÉVÏGNY")) == list("SÉVIGNY")  # after a consonant: a stray mark
+    assert drop_stray_diaereses(list("ANAÏS NOËL")) == list("ANAÏS NOËL")
+    assert drop_stray_diaereses(["L'", "Ï", "S"]) == ["L'", "I", "S"]  # a word's first letter
+    assert drop_stray_diaereses(list("MÜLLER")) == list("MÜLLER")  # not a French diaeresis: left as read
 
 
 def _printed(text: str, width_mm: float) -> np.ndarray:
