@@ -176,9 +176,13 @@ def edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-def is_valid(kind: FieldKind, raw: str) -> bool:
+def valid_value(kind: FieldKind, raw: str) -> str | None:
+    """The normalised value of `raw` for `kind`, or None when it breaks the field's rules."""
     try:
-        validate(kind, raw)
+        return validate(kind, raw)
     except FieldInvalid:
-        return False
-    return True
+        return None
+
+
+def is_valid(kind: FieldKind, raw: str) -> bool:
+    return valid_value(kind, raw) is not None

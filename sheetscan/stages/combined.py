@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sheetscan.fields import FieldInvalid, FieldKind, validate
+from sheetscan.fields import FieldKind, valid_value
 from sheetscan.stages.names import lexicon
 from sheetscan.stages.recognize import CellImage, Engine, Reading, opencv_single_threaded
 
@@ -27,13 +27,6 @@ VOTE_VERSION = 2  # in the engine's name (provenance); 2: disagreements weighed 
 DISAGREE_FACTOR = 0.3
 AGREE_NATS = 4.0  # what a second reader's agreement is worth when the networks weigh disagreeing values
 SECOND_WEIGHT = 0.5  # the line reader is the weaker network on unseen hands: its view counts half
-
-
-def _normal(cell: CellImage, text: str) -> str | None:
-    try:
-        return validate(cell.kind, text)
-    except FieldInvalid:
-        return None
 
 
 def _either(*confidences: float) -> float:
@@ -60,7 +53,7 @@ def joint_scores(readings: Sequence[Reading]) -> Callable[[Sequence[str]], list[
 
 
 def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
-    values = [_normal(cell, r.text) for r in readings]
+    values = [valid_value(cell.kind, r.text) for r in readings]
     first = values[0]
     joint = joint_scores(readings)
     if first is not None and len(values) > 1 and values[1] == first:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from sheetscan.fields import FieldInvalid, FieldKind, edit_distance, validate
+from sheetscan.fields import FieldKind, edit_distance, valid_value
 from sheetscan.stages.names import lexicon, strip_accents
 from sheetscan.stages.recognize import Reading
 
@@ -51,7 +51,7 @@ def _digits(local: str, year: str | None) -> list[str]:
     """Digits that may end the address: none, those read (letters that look like digits counted as digits),
     the birth year or its last two digits."""
     out = [""]
-    tail = re.search(r"[0-9lioszbgqt]{1,4}$", local)
+    tail = re.search(f"[0-9{''.join(DIGIT_LIKE)}]{{1,4}}$", local)
     if tail and any(c.isdigit() for c in tail.group()):
         out.append("".join(DIGIT_LIKE.get(c, c) for c in tail.group()))
     if year:
@@ -83,9 +83,8 @@ def email_from_name(email: Reading, name: str | None, year: str | None) -> Readi
     else the reading unchanged."""
     if name is None or email.spelling_scores is None:
         return email
-    try:
-        value = validate(FieldKind.EMAIL, email.text)
-    except FieldInvalid:
+    value = valid_value(FieldKind.EMAIL, email.text)
+    if value is None:
         return email
     local, domain = value.rsplit("@", 1)
     candidates = addresses(name, year, local)
@@ -103,20 +102,12 @@ def email_from_name(email: Reading, name: str | None, year: str | None) -> Readi
                    f"{email.engine}+row-{CROSSCHECK_VERSION}", email.spelling_scores)
 
 
-def _value(kind: FieldKind, reading: Reading | None) -> str | None:
-    if reading is None:
-        return None
-    try:
-        return validate(kind, reading.text)
-    except FieldInvalid:
-        return None
-
-
 def check_row(readings: dict[FieldKind, Reading]) -> dict[FieldKind, Reading]:
     """A row's readings by field kind, the e-mail weighed against the name and year beside it."""
     email = readings.get(FieldKind.EMAIL)
     if email is None:
         return readings
-    name = _value(FieldKind.NAME, readings.get(FieldKind.NAME))
-    year = _value(FieldKind.BIRTH_YEAR, readings.get(FieldKind.BIRTH_YEAR))
+    name_reading, year_reading = readings.get(FieldKind.NAME), readings.get(FieldKind.BIRTH_YEAR)
+    name = valid_value(FieldKind.NAME, name_reading.text) if name_reading else None
+    year = valid_value(FieldKind.BIRTH_YEAR, year_reading.text) if year_reading else None
     return {**readings, FieldKind.EMAIL: email_from_name(email, name, year)}
