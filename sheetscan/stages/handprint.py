@@ -5,7 +5,8 @@ below; hyphens, apostrophes, dots and underscores recognised by their geometry; 
 decoder both whole and split at column-projection minima), normalise each character like an EMNIST tile and
 classify every character of every cell in one forward pass. The per-character class probabilities are then
 decoded under the field's grammar (postal code letter/digit pattern, four-digit year in range, ten-digit phone,
-block-capital name, e-mail with exactly one '@').
+block-capital name). E-mails are left to the line networks: joined lowercase letters segment badly, and in the
+vote this engine's e-mails cost 4-9 points of signers' e-mails read right (scripts/measure_handprint.py).
 
 The model and its class list come from `scripts/train_handprint.py` (see `sheetscan/models/handprint.json`).
 Run-time needs numpy, OpenCV and onnxruntime (one thread; measured 1.7x less CPU than OpenCV's dnn module).
@@ -17,10 +18,7 @@ Heuristics worth knowing:
   used (É, À, Î, Ô, Ù); a cedilla is any small mark below a C. A single round dot above I or J is an i-dot.
 - Hyphen = flat mark (width >= 1.6 x height) around mid-height between letters; apostrophe = small mark in
   the upper half between letters, kept in a name only after a one-letter word (D'ARC, L'HEUREUX, O'NEIL);
-  '.' = small blob near the baseline; '_' = flat stroke at the baseline.
-- '@' is not in EMNIST: in an e-mail, exactly one character (never the first or last) becomes '@', the one
-  scoring best on `at_score` (a small hole near the centre, an outer ring round most directions, rays from
-  the centre crossing ink twice); confidence drops when even that one looks little like an '@'.
+  '.' = small blob near the baseline; '_' = flat stroke at the baseline (neither belongs in a name).
 - Classes are folded onto each field's alphabet (a lowercase class counts for its capital in a name, O for 0
   in a number, ...). Fixed-length fields are decoded by a dynamic programme that may also split a wide glyph
   or drop a stray one, each at a prior cost; the year is then re-decoded jointly, years in
@@ -80,14 +78,12 @@ FIXED_LENGTH = {FieldKind.POSTAL_CODE: 6, FieldKind.BIRTH_YEAR: 4, FieldKind.PHO
 SPACE_GAP = 0.55  # a gap wider than this x the line height is a space
 P_SPLIT = 0.15  # prior that a wide glyph is touching characters, per extra character
 P_DROP = 0.02  # prior that a glyph is not part of the value (fixed-length fields)
-EMAIL_DIGIT_PRIOR = 0.2  # e-mail addresses hold far fewer digits than letters; tips 0/o, 1/l, 9/q to letters
 
 MAX_BLOBS = 120  # more ink pieces than this is a scribble or a texture, not a line of print
-READS = (FieldKind.NAME, FieldKind.POSTAL_CODE, FieldKind.BIRTH_YEAR, FieldKind.EMAIL, FieldKind.PHONE)
+READS = (FieldKind.NAME, FieldKind.POSTAL_CODE, FieldKind.BIRTH_YEAR, FieldKind.PHONE)
 
 DIGITS = "0123456789"
 CAPITALS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-EMAIL_CHARS = "abcdefghijklmnopqrstuvwxyz" + DIGITS
 
 # Shape twins folded across letters and digits when a field allows only one of them (weights).
 _AS_DIGIT = {"O": ("0", 1.0), "D": ("0", 0.3), "I": ("1", 1.0), "l": ("1", 1.0), "Z": ("2", 0.8),
@@ -95,7 +91,6 @@ _AS_DIGIT = {"O": ("0", 1.0), "D": ("0", 0.3), "I": ("1", 1.0), "l": ("1", 1.0),
              "B": ("8", 0.4), "T": ("7", 0.3), "A": ("4", 0.2)}  # fmt: skip
 _AS_CAPITAL = {"0": ("O", 1.0), "1": ("I", 1.0), "2": ("Z", 0.8), "5": ("S", 0.8), "8": ("B", 0.5),
                "6": ("G", 0.4), "l": ("I", 1.0), "4": ("A", 0.2)}  # fmt: skip
-_AS_EMAIL = {"I": ("l", 1.0)}
 
 # Accented capitals by (base, accent); the first entry per base is its default in French.
 _ACCENTED = {
@@ -350,46 +345,6 @@ def accent_of(labels: np.ndarray, above: list[Blob], base_h: int) -> str | None:
     return "acute" if slope < 0 else "grave"
 
 
-def at_score(mask: np.ndarray) -> float:
-    """0..1: how much a glyph looks like '@'.
-
-    Three cues multiplied: a small hole near the centre (the inner 'a'), an outer ring covering most directions,
-    and rays from the centre crossing ink twice (inner 'a', then the ring) where an 'o' or '0' is crossed once.
-    """
-    h, w = mask.shape
-    if h < 8 or w < 8 or not 0.65 <= w / h <= 1.6:
-        return 0.0
-    ink = (mask > 0).astype(np.uint8)
-    contours, hierarchy = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if hierarchy is None:
-        return 0.0
-    hole = 0.0
-    for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
-        moments = cv2.moments(contour)
-        if parent < 0 or moments["m00"] <= 0:
-            continue
-        area = cv2.contourArea(contour) / (h * w)
-        cx = moments["m10"] / moments["m00"] / (w / 2) - 1
-        cy = moments["m01"] / moments["m00"] / (h / 2) - 1
-        if 0.01 <= area <= 0.15:
-            hole = max(hole, 1 - math.hypot(cx, cy) / 0.35)
-    if hole <= 0:
-        return 0.0
-    yy, xx = np.mgrid[0:h, 0:w]
-    ny, nx = (yy + 0.5 - h / 2) / (h / 2), (xx + 0.5 - w / 2) / (w / 2)
-    ring = (ink > 0) & (np.hypot(nx, ny) > 0.7)
-    sectors = np.floor((np.arctan2(ny, nx) + np.pi) / (2 * np.pi) * 16).astype(int) % 16
-    covered = len(np.unique(sectors[ring])) / 16 if ring.any() else 0.0
-    t = np.linspace(0, 1, 60)
-    double = 0
-    for angle in np.linspace(0, 2 * np.pi, 16, endpoint=False):
-        ys = np.clip(np.round((h - 1) / 2 + t * math.sin(angle) * h / 2), 0, h - 1).astype(int)
-        xs = np.clip(np.round((w - 1) / 2 + t * math.cos(angle) * w / 2), 0, w - 1).astype(int)
-        line = ink[ys, xs].astype(int)
-        double += int((np.diff(line) == 1).sum() + line[0]) >= 2
-    return float(hole * max(0.0, (covered - 0.5) / 0.5) * double / 16)
-
-
 # ----------------------------------------------------------------------------------------------------------
 # Decoding helpers
 
@@ -459,10 +414,6 @@ class HandprintEngine:
         upper = {c: c.upper() for c in self.classes if c.isalpha()}
         upper["l"] = "I"
         self._capitals = _fold_matrix(self.classes, CAPITALS, _AS_CAPITAL, upper)
-        lower = {c: c.lower() for c in self.classes if c.isalpha()}
-        lower["I"] = "l"
-        self._email = _fold_matrix(self.classes, EMAIL_CHARS, _AS_EMAIL, lower)
-        self._email[:, [EMAIL_CHARS.index(d) for d in DIGITS]] *= EMAIL_DIGIT_PRIOR
 
     @cached_property
     def _net(self) -> InferenceSession:
@@ -496,7 +447,7 @@ class HandprintEngine:
             # einsum, not @: numpy's BLAS would wake its thread pool for these small products, and its threads'
             # spinning cost 0.1 s of CPU per full sheet (measured)
             folded = {chars: np.einsum("nc,ck->nk", probs, matrix) for chars, matrix in
-                      ((DIGITS, self._digits), (CAPITALS, self._capitals), (EMAIL_CHARS, self._email))}
+                      ((DIGITS, self._digits), (CAPITALS, self._capitals))}
         except Exception:
             log.exception("hand-print classification failed")
             return [Reading("", 0.0, self.name) for _ in cells]
@@ -521,15 +472,11 @@ class HandprintEngine:
         out = _Cell(cell.kind, seg)
         if seg is None:
             return out
-        with_marks = cell.kind == FieldKind.EMAIL  # i and j keep their dots; capitals drop accents
         missing = FIXED_LENGTH.get(cell.kind, 0) - sum(1 for t in seg.tokens if t.kind == "char")
         for token in seg.tokens:
             if token.kind != "char":
                 continue
-            blob = token.blob
-            for m in token.above if with_marks else []:
-                blob = blob.merged(m)
-            crop = _blob_mask(seg.labels, blob)
+            crop = _blob_mask(seg.labels, token.blob)  # capitals: accents are read from their geometry
             token.glyphs.append([len(glyphs)])
             out.crops[len(glyphs)] = crop
             glyphs.append(normalise_glyph(crop))
@@ -564,8 +511,6 @@ class HandprintEngine:
             case FieldKind.NAME:
                 text, confidence = self._name(cell, probs)
                 return lexicon().fix(text), confidence
-            case FieldKind.EMAIL:
-                return self._email_text(cell, probs)
             case _:
                 return "", 0.0
 
@@ -724,35 +669,3 @@ class HandprintEngine:
             result = _ACCENTED[letter][accent]
             return (result, 0.9) if result in NAME_LETTERS else (letter, 0.7)
         return _DEFAULT_ACCENT[letter], 0.6
-
-    def _email_text(self, cell: _Cell, probs: Folded) -> tuple[str, float]:
-        assert cell.seg is not None
-        items = self._free_tokens(cell, probs, EMAIL_CHARS)
-        chars = [i for i, (t, _, _) in enumerate(items) if t.kind == "char"]
-        at_index, at_conf = None, 0.0
-        if len(chars) >= 3:
-            scored = []
-            for i in chars[1:-1]:
-                glyph = items[i][0].glyphs[0][0]
-                scored.append((at_score(cell.crops[glyph]), i))
-            at_conf, at_index = max(scored)
-        parts: list[str] = []
-        conf = 1.0
-        for i, (token, option, prior) in enumerate(items):
-            if i == at_index:
-                parts.append("@")
-                continue
-            if token.kind in (".", "-", "_"):
-                parts.append(token.kind)
-                conf *= 0.95
-                continue
-            if token.kind != "char":
-                conf *= 0.8
-                continue
-            conf *= prior
-            for g in option:
-                c = _pick(self._q(probs, g, EMAIL_CHARS), EMAIL_CHARS, EMAIL_CHARS, g)
-                parts.append(c.char)
-                conf *= c.prob
-        conf *= max(at_conf, 0.1)
-        return "".join(parts), conf

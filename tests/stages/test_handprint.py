@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from sheetscan.fields import POSTAL_FIRST, POSTAL_OTHER, FieldKind, validate
-from sheetscan.stages.handprint import HandprintEngine, accent_of, at_score, binarise, normalise_glyph, segment
+from sheetscan.stages.handprint import HandprintEngine, accent_of, binarise, normalise_glyph, segment
 from sheetscan.stages.recognize import CELL_PX_PER_MM, CellImage, Engine
 from sheetscan.synth.glyph_cells import Glyph, Item, compose_cell
 
@@ -149,33 +149,14 @@ def test_accent_shape(strokes: list[tuple[tuple[int, int], tuple[int, int]]], ex
     assert accent_of(seg.labels, token.above, token.blob.h) == expected
 
 
-def test_at_sign_scores_above_round_letters() -> None:
-    def drawn(text: str) -> np.ndarray:
-        canvas = np.zeros((100, 100), np.uint8)
-        cv2.putText(canvas, text, (10, 80), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 1, 6)
-        ys, xs = np.nonzero(canvas)
-        return canvas[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-
-    assert at_score(drawn("@")) > 0.3
-    assert at_score(drawn("@")) > max(at_score(drawn(c)) for c in "o0aeB8")
-
-
-def test_email_places_the_at_sign_and_dot(engine: HandprintEngine, pool: Pool) -> None:
+def test_email_cells_are_left_to_the_line_networks(engine: HandprintEngine, pool: Pool) -> None:
+    """Joined lowercase letters segment badly: the CNN gives no e-mail, so it casts no vote on one."""
     rng = np.random.default_rng(15)
-    truths, cells = [], []
-    for _ in range(10):
-        local = "".join(rng.choice(list("ABCDEFGHJKLMNPRSTUVWXY"), size=int(rng.integers(3, 7))))
-        domain = "".join(rng.choice(list("ABCDEFGHJKLMNPRSTUVWXY"), size=int(rng.integers(3, 6))))
-        text = f"{local}@{domain}.CA"
-        truths.append(text.lower())
-        cells.append(compose_cell([c if c in "@." else Glyph(pool[c][rng.integers(3)]) for c in text], rng))
-    texts = _read(engine, FieldKind.EMAIL, cells)
-    shape_right = sum(
-        t.count("@") == 1 and t.index("@") == truth.index("@") and t.rfind(".") == truth.rfind(".")
-        for t, truth in zip(texts, truths, strict=True)
-    )
-    assert shape_right >= 8, (texts, truths)
-    assert all(t == t.lower() for t in texts)
+    cells = [compose_cell([c if c in "@." else Glyph(pool[c][rng.integers(3)]) for c in "ABC@DEF.CA"], rng)]
+    [reading] = engine.read([CellImage(cells[0], FieldKind.EMAIL)])
+    assert (reading.text, reading.confidence) == ("", 0.0)
+    [name] = engine.read([CellImage(compose_cell(_glyphs(pool, "ABC", rng), rng), FieldKind.NAME)])
+    assert name.text  # the same ink as a name is read
 
 
 def test_touching_digits_in_a_fixed_length_field_are_split(engine: HandprintEngine, pool: Pool) -> None:
