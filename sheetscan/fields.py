@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
+from rapidfuzz.distance import Levenshtein
 
 
 class FieldKind(StrEnum):
@@ -167,13 +168,7 @@ def validate(kind: FieldKind, raw: str) -> str:
 
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance: insertions, deletions and substitutions each cost one."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
+    return int(Levenshtein.distance(a, b))
 
 
 def valid_value(kind: FieldKind, raw: str) -> str | None:
