@@ -228,13 +228,16 @@ def forced_scores(logp: np.ndarray, spellings: Sequence[Sequence[int]]) -> list[
         ext[j, 1:2 * len(labels):2] = labels
     skip = np.zeros(ext.shape, bool)  # a label may follow the previous label directly when they differ
     skip[:, 3::2] = (ext[:, 3::2] != ext[:, 1:-2:2]) & (ext[:, 3::2] > 0)
-    no_step = np.full((len(spellings), 1), NEG)
+    no_jump = np.where(skip, 0.0, NEG)
+    emissions = logp[:, ext]  # (frames, spellings, states), gathered once
     score = np.full(ext.shape, NEG)
-    score[:, :2] = logp[0, ext[:, :2]]
+    score[:, :2] = emissions[0, :, :2]
+    shifted = np.full((len(spellings), ext.shape[1] + 2), NEG)  # score moved one and two states on
     for t in range(1, frames):
-        step = np.concatenate((no_step, score[:, :-1]), axis=1)
-        jump = np.where(skip, np.concatenate((no_step, no_step, score[:, :-2]), axis=1), NEG)
-        score = np.maximum(np.maximum(score, step), jump) + logp[t, ext]
+        shifted[:, 2:] = score
+        moved = np.maximum(score, shifted[:, 1:-1])
+        np.maximum(moved, shifted[:, :-2] + no_jump, out=moved)
+        score = moved + emissions[t]
     out = []
     for j, labels in enumerate(spellings):
         end = 2 * len(labels)
