@@ -27,6 +27,13 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=4096)
+def _words(token: str) -> tuple[str, ...]:
+    """The words of a token longer than one letter, accents stripped (elisions such as D' aside); cached:
+    readers ask about the same few tokens many times a cell."""
+    return tuple(p for p in _parts(strip_accents(token)) if len(p) > 1)
+
+
 def _parts(token: str) -> list[str]:
     """The words of a compound (MARC-ANDRÉ, D'ARC), without their joiners."""
     parts, word = [], ""
@@ -79,9 +86,10 @@ class Lexicon:
 
     def knows(self, token: str, words: frozenset[str] | None = None) -> bool:
         """Every word of the token (one-letter elisions such as D' aside) is known."""
-        pool = words if words is not None else self.first | self.last
-        parts = [p for p in _parts(strip_accents(token)) if len(p) > 1]
-        return bool(parts) and all(p in pool for p in parts)
+        parts = _words(token)
+        if words is None:
+            return bool(parts) and all(p in self.first or p in self.last for p in parts)
+        return bool(parts) and all(p in words for p in parts)
 
     def respell_word(self, word: str) -> str:
         """The word's first known spelling that keeps every accent the reader saw (the accent's shape may
