@@ -114,10 +114,10 @@ def normalise_glyph(mask: np.ndarray) -> np.ndarray:
     The ink's bounding box is scaled to fit GLYPH_BOX keeping its aspect ratio and centred in the tile; the
     stroke is thickened or thinned towards EMNIST's typical width, then softened by a small blur.
     """
-    ys, xs = np.nonzero(mask)
-    if len(ys) == 0:
+    x, y, w, h = cv2.boundingRect((mask > 0).view(np.uint8))
+    if w == 0:
         return np.zeros((GLYPH_SIZE, GLYPH_SIZE), np.float32)
-    crop: np.ndarray = (mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] > 0).astype(np.uint8)
+    crop: np.ndarray = (mask[y : y + h, x : x + w] > 0).astype(np.uint8)
     # Work at twice the tile's scale: cheap morphology, and strokes still a few pixels wide.
     work = 2 * GLYPH_BOX / max(crop.shape)
     if work < 1:
@@ -134,9 +134,8 @@ def normalise_glyph(mask: np.ndarray) -> np.ndarray:
         adjusted = cv2.dilate(crop, kernel) if change > 0 else cv2.erode(crop, kernel)
         if adjusted.any():
             crop = adjusted
-    ys, xs = np.nonzero(crop)
-    ink = crop[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32)
-    h, w = ink.shape
+    x, y, w, h = cv2.boundingRect(crop)
+    ink = crop[y : y + h, x : x + w].astype(np.float32)
     scale = GLYPH_BOX / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
     small = cv2.resize(ink, (nw, nh), interpolation=cv2.INTER_AREA)
