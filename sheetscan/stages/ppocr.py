@@ -157,15 +157,17 @@ def constrained_viterbi(logp: np.ndarray, slots: list[np.ndarray]) -> tuple[list
     emit = np.full((labels, width), NEG)  # emit[i, c]: emitting label i as column c
     blank[0] = logp[0, 0]
     emit[0] = masks[0] + logp[0]
-    # back-pointers: for emit, 0 = repeat, 1 = from blank before, 2 = from previous label (char in prev_char)
+    # back-pointers: for emit, 0 = repeat, 1 = from the blank before, 2 = from the previous label; for a blank,
+    # 1 = from the label before it. The previous label's best and second-best classes per frame tell which
+    # class a step from it came from.
     bp_emit = np.zeros((frames, labels, width), np.int8)
-    prev_char = np.zeros((frames, labels, width), np.int64)
-    bp_blank = np.zeros((frames, labels + 1), np.int8)  # 0 = stay, 1 = from emit of label j-1
-    blank_char = np.zeros((frames, labels + 1), np.int64)
+    bp_blank = np.zeros((frames, labels + 1), bool)
+    firsts = np.zeros((frames, labels), np.int64)
+    seconds = np.zeros((frames, labels), np.int64)
     rows, columns = np.arange(labels), np.arange(width)
     gain = logp[:, None, :] + masks[None]  # what emitting each label as each column adds, per frame
     come = np.full(labels + 1, NEG)  # what reaches each blank from the label before it
-    prev = np.full((labels, width), NEG)  # what reaches each label from the label before it (none for the first)
+    ways = np.full((3, labels, width), NEG)  # repeat, from the blank before, from the previous label
     for t in range(1, frames):
         # The best and second-best class of each label: a label may follow the previous one directly only
         # with a different class (else CTC would merge them), so the second-best stands in for the best.
@@ -174,21 +176,18 @@ def constrained_viterbi(logp: np.ndarray, slots: list[np.ndarray]) -> tuple[list
         masked = emit.copy()
         masked[rows, first] = NEG * 2
         second = np.argmax(masked, axis=1)
-        best2 = masked[rows, second]
+        firsts[t], seconds[t] = first, second
         come[1:] = best1
-        from_emit = come > blank
-        bp_blank[t] = from_emit
-        blank_char[t, 1:] = first
-        new_blank = np.where(from_emit, come, blank) + logp[t, 0]
+        bp_blank[t] = come > blank
+        new_blank = np.maximum(come, blank) + logp[t, 0]
+        ways[0] = emit
+        ways[1] = blank[:-1, None]
         if labels > 1:
             same = columns[None, :] == first[:-1, None]
-            prev[1:] = np.where(same, best2[:-1, None], best1[:-1, None])
-            prev_char[t, 1:] = np.where(same, second[:-1, None], first[:-1, None])
-        before = blank[:-1, None]
-        # the first best of (repeat, from the blank before, from the previous label), as argmax would pick it
-        choice = np.where((emit >= before) & (emit >= prev), 0, np.where(before >= prev, 1, 2))
-        emit = np.maximum(np.maximum(emit, before), prev) + gain[t]
+            ways[2, 1:] = np.where(same, masked[rows[:-1], second[:-1]][:, None], best1[:-1, None])
+        choice = np.argmax(ways, axis=0)  # the first best, as argmax picks it
         bp_emit[t] = choice
+        emit = np.max(ways, axis=0) + gain[t]
         blank = new_blank
     end_emit = int(np.argmax(emit[labels - 1]))
     if emit[labels - 1, end_emit] >= blank[labels]:
@@ -197,6 +196,11 @@ def constrained_viterbi(logp: np.ndarray, slots: list[np.ndarray]) -> tuple[list
         score, state = float(blank[labels]), ("b", labels, 0)
     if score <= NEG / 2:
         return [], NEG
+
+    def came_from(t: int, i: int, c: int) -> int:
+        """The class of label i - 1 a step into label i as class c at frame t came from."""
+        return int(seconds[t, i - 1] if firsts[t, i - 1] == c else firsts[t, i - 1])
+
     chosen = [0] * labels
     for t in range(frames - 1, 0, -1):
         kind, i, c = state
@@ -208,9 +212,9 @@ def constrained_viterbi(logp: np.ndarray, slots: list[np.ndarray]) -> tuple[list
             elif how == 1:
                 state = ("b", i, 0)
             else:
-                state = ("e", i - 1, int(prev_char[t, i, c]))
+                state = ("e", i - 1, came_from(t, i, c))
         else:
-            state = ("e", i - 1, int(blank_char[t, i])) if bp_blank[t, i] == 1 else ("b", i, 0)
+            state = ("e", i - 1, int(firsts[t, i - 1])) if bp_blank[t, i] else ("b", i, 0)
     if state[0] == "e":
         chosen[state[1]] = state[2]
     return chosen, score
