@@ -322,16 +322,9 @@ def prepare(image: np.ndarray) -> _Line | None:
     width = max(STRIDE * 2, int(round(crop.shape[1] * scale)))
     line = cv2.resize(crop, (width, HEIGHT), interpolation=cv2.INTER_AREA)
     small_ink = cv2.resize(ink[y0:y1, x0:x1].astype(np.uint8), (width, HEIGHT), interpolation=cv2.INTER_AREA)
-    cols = [bool(v) for v in np.asarray(small_ink > 0).any(axis=0).ravel()]
-    runs: list[tuple[int, int]] = []
-    run_start = None
-    for x, has_ink in enumerate([*cols, True]):
-        if not has_ink and run_start is None:
-            run_start = x
-        elif has_ink and run_start is not None:
-            if run_start > 0 and x < width:
-                runs.append((run_start, x))
-            run_start = None
+    inked = np.flatnonzero((small_ink > 0).any(axis=0))
+    # ink-free runs between two inked columns: where consecutive inked columns are more than one apart
+    runs = [(int(a) + 1, int(b)) for a, b in zip(inked[:-1], inked[1:], strict=True) if b - a > 1]
     # A word space is the widest gap when it is clearly wider than the next one (names: « PRÉNOM NOM »).
     runs.sort(key=lambda r: r[1] - r[0], reverse=True)
     gaps = []
