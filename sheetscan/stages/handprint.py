@@ -53,7 +53,7 @@ from sheetscan.fields import (
     quebec_codes_near,
 )
 from sheetscan.stages.names import lexicon
-from sheetscan.stages.recognize import CELL_PX_PER_MM, CellImage, Reading
+from sheetscan.stages.recognize import CELL_PX_PER_MM, FLAT_MARK_SLOPE, CellImage, Reading
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
@@ -61,7 +61,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "handprint.onnx"
-DECODER_VERSION = 2  # 2: name lexicon, Quebec area-code prior, touching digits split in fixed-length fields
+DECODER_VERSION = 3  # 2: name lexicon, Quebec area-code prior, touching digits split in fixed-length fields;
+# 3: no e-mails, a flat stroke above a letter is no accent
 
 GLYPH_SIZE = 28
 GLYPH_BOX = 22  # the longer side of the ink's bounding box in an EMNIST tile (median, ink > 50 %)
@@ -342,6 +343,8 @@ def accent_of(labels: np.ndarray, above: list[Blob], base_h: int) -> str | None:
     if len(ends) == 2 and (thirds == 1).any() and min(ends) - ys[thirds == 1].mean() > 0.2 * m.h:
         return "circumflex"
     slope = np.polyfit(xs.astype(np.float64), ys.astype(np.float64), 1)[0]
+    if m.w >= 2 * m.h and abs(slope) < FLAT_MARK_SLOPE:
+        return None  # a long stroke lying flat is no French accent: a detached piece of the letter (an E's bar)
     return "acute" if slope < 0 else "grave"
 
 

@@ -46,7 +46,7 @@ from sheetscan.fields import (
     quebec_codes_near,
 )
 from sheetscan.stages.names import lexicon, strip_accents
-from sheetscan.stages.recognize import CellImage, Reading
+from sheetscan.stages.recognize import FLAT_MARK_SLOPE, CellImage, Reading
 
 # What the engine runs: the network of the rapidocr wheel with its classifier cut to the characters fields use
 # and its convolutions in int8 (same readings within noise, half the CPU), built reproducibly by
@@ -57,10 +57,10 @@ STRIDE = 8  # input pixels per output column
 INK_LEVEL = 160
 NEG = -1e9
 SURE_BLANK = 0.999
-DECODER_VERSION = 8  # in the engines' names (provenance); 6: name spaces re-placed; 7: Quebec postal letters;
+DECODER_VERSION = 9  # in the engines' names (provenance); 6: name spaces re-placed; 7: Quebec postal letters;
 # 8: known e-mail domains weighed further and more strongly, elisions' apostrophes from the ink, known names
 # one letter away (two for long words) at 8 nats (was one letter, 5 nats), spaces the ink gaps do not back
-# dropped, diaereses after a consonant dropped
+# dropped, diaereses after a consonant dropped; 9: a flat stroke above a letter is no accent
 
 # The e-mail providers most Quebec signers use: a reading whose domain is up to half its letters away from one
 # of these is re-scored as that domain, and kept unless the network is sure of what it read.
@@ -370,7 +370,9 @@ def find_marks(ink: np.ndarray) -> list[Mark]:
     for b in small:
         x, y, w, h = (int(v) for v in b[:4])
         if y + h <= top + 0.1 * body:
-            marks.append(Mark(x, x + w, True, _accent_shape(ink[y:y + h, x:x + w])))
+            shape = _accent_shape(ink[y:y + h, x:x + w])
+            if shape != "bar":
+                marks.append(Mark(x, x + w, True, shape))
         elif y >= bottom - 0.1 * body:
             marks.append(Mark(x, x + w, False, "cedilla"))
         elif y <= top + 0.2 * body and y + h <= top + 0.55 * body and h >= 0.15 * body:
@@ -387,7 +389,8 @@ def find_marks(ink: np.ndarray) -> list[Mark]:
 
 
 def _accent_shape(mark: np.ndarray) -> str:
-    """Acute rises to the right, grave falls, circumflex peaks in the middle."""
+    """Acute rises to the right, grave falls, circumflex peaks in the middle. A long stroke lying flat is no
+    French accent: it is a "bar", a detached piece of the letter below (an E's top stroke drawn apart)."""
     h, w = mark.shape
     cols = [np.nonzero(mark[:, x])[0] for x in range(w)]
     tops = np.array([c.min() if len(c) else h for c in cols], float)
@@ -395,6 +398,11 @@ def _accent_shape(mark: np.ndarray) -> str:
         left, mid, right = tops[: w // 3].mean(), tops[w // 3: 2 * w - w // 3].mean(), tops[2 * w // 3:].mean()
         if mid < left - 1 and mid < right - 1 and w >= 1.3 * h:
             return "circumflex"
+        inked = [(x, (c.min() + c.max()) / 2) for x, c in enumerate(cols) if len(c)]
+        if w >= 2 * h and len(inked) >= 3:
+            xs, centres = zip(*inked, strict=True)
+            if abs(np.polyfit(xs, centres, 1)[0]) < FLAT_MARK_SLOPE:
+                return "bar"
         if right < left:
             return "acute"
         if left < right:

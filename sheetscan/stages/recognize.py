@@ -13,6 +13,9 @@ import numpy as np
 from sheetscan.fields import FieldKind
 
 CELL_PX_PER_MM = 12.0  # canonical resolution of cut cells (~305 dpi)
+# French accents are slanted strokes, a peaked one or dots: a long mark above a letter whose middle line rises
+# less than this per pixel lies flat, and is a detached piece of the letter (an E's top bar), not an accent.
+FLAT_MARK_SLOPE = 0.15
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,7 @@ def test_normalised_glyph_follows_the_emnist_convention() -> None:
         ([((0, 20), (20, 0))], "acute"),
         ([((0, 0), (20, 20))], "grave"),
         ([((0, 20), (12, 0)), ((12, 0), (24, 20))], "circumflex"),
+        ([((0, 4), (30, 4))], None),  # a long flat stroke: a detached piece of the letter, no accent
     ],
 )
 def test_accent_shape(strokes: list[tuple[tuple[int, int], tuple[int, int]]], expected: str) -> None:

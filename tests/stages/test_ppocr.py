@@ -130,6 +130,19 @@ def test_accent_mark_above_a_letter_is_found() -> None:
     assert mark.above and mark.shape == "acute" and 16 <= mark.x0 <= 20
 
 
+def test_a_flat_stroke_above_a_letter_is_no_accent() -> None:
+    """An E whose top bar was drawn apart: the bar lies flat, an acute accent would rise."""
+    ink = np.zeros((48, 60), bool)
+    ink[14:44, 10:14] = ink[28:31, 10:26] = ink[41:44, 10:30] = True  # an E without its top bar
+    ink[5:9, 10:25] = True  # the bar, above the letters' tops
+    assert find_marks(ink) == []
+    ink[5:9, 10:25] = False
+    for x in range(10, 25):  # the same length, rising to the right by a third of its length
+        ink[9 - (x - 10) // 3 - 1 : 9 - (x - 10) // 3 + 2, x] = True
+    [mark] = find_marks(ink)
+    assert mark.shape == "acute"
+
+
 def test_an_apostrophe_hanging_between_two_letters_is_found() -> None:
     ink = np.zeros((48, 80), bool)
     ink[14:44, 10:14] = ink[41:44, 10:26] = True  # an L
