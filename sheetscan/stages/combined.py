@@ -7,7 +7,8 @@ EMNIST character CNN) and read the same cells. Values are compared after the fie
   when it agrees as well;
 - otherwise the value goes to review, marked down (x DISAGREE_FACTOR, twice if only one reader gave it),
   and the prefilled value is the one the two CTC networks together find likeliest (`_weighed`: each scores
-  every reader's value on its own view of the cell, a value two readers gave gets a bonus). The exception is
+  every reader's value on its own view of the cell, a value two readers gave gets a bonus, and so does a name
+  the lexicon knows, by the decoder's own prior). The exception is
   a name whose every word the lexicon knows as the primary read it: the networks' scores see no lexicon, so
   it stays unless two other readers agree against it (the first valid reading if the primary broke the
   field's rules).
@@ -21,9 +22,11 @@ from collections.abc import Callable, Sequence
 
 from sheetscan.fields import FieldKind, valid_value
 from sheetscan.stages.names import lexicon
+from sheetscan.stages.ppocr import NAME_PRIOR_NATS
 from sheetscan.stages.recognize import CellImage, Engine, Reading, opencv_single_threaded
 
-VOTE_VERSION = 2  # in the engine's name (provenance); 2: disagreements weighed by the networks
+VOTE_VERSION = 3  # in the engine's name (provenance); 2: disagreements weighed by the networks; 3: and names
+# by the lexicon
 DISAGREE_FACTOR = 0.3
 AGREE_NATS = 4.0  # what a second reader's agreement is worth when the networks weigh disagreeing values
 SECOND_WEIGHT = 0.5  # the line reader is the weaker network on unseen hands: its view counts half
@@ -60,7 +63,7 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
         agreeing = [r.confidence for r, v in zip(readings, values, strict=True) if v == first]
         return Reading(readings[0].text, round(_either(*agreeing), 6), name, joint)
     known_name = cell.kind is FieldKind.NAME and first is not None and all(map(lexicon().knows, first.split()))
-    value = None if known_name or joint is None else _weighed(values, joint)
+    value = None if known_name or joint is None else _weighed(values, joint, cell.kind)
     if value is None:  # a known name, or no network to weigh with: what two readers agree on, else the first
         agreed = [v for v in values if v is not None and values.count(v) >= 2]
         value = next((v for v in [*agreed, *values] if v is not None), None)
@@ -72,14 +75,17 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     return Reading(chosen.text, round(chosen.confidence * DISAGREE_FACTOR ** (len(readings) - 1), 6), name, joint)
 
 
-def _weighed(values: list[str | None], joint: Callable[[Sequence[str]], list[float]]) -> str | None:
+def _weighed(values: list[str | None], joint: Callable[[Sequence[str]], list[float]], kind: FieldKind) -> str | None:
     """The value the networks together find likeliest (`joint_scores`: each CTC reader scores every reader's
-    value on its own view of the cell); a value two readers gave gains AGREE_NATS."""
+    value on its own view of the cell); a value two readers gave gains AGREE_NATS, and a name whose every word
+    the lexicon knows gains NAME_PRIOR_NATS, as it does in the decoder."""
     candidates = list(dict.fromkeys(v for v in values if v is not None))
     if len(candidates) < 2:
         return None
     scores = joint(candidates)
-    weights = [score + AGREE_NATS * (values.count(v) - 1) for v, score in zip(candidates, scores, strict=True)]
+    known = [kind is FieldKind.NAME and all(map(lexicon().knows, v.split())) for v in candidates]
+    weights = [score + AGREE_NATS * (values.count(v) - 1) + NAME_PRIOR_NATS * k
+               for v, score, k in zip(candidates, scores, known, strict=True)]
     return candidates[weights.index(max(weights))]
 
 

@@ -12,7 +12,7 @@ def test_agreement_after_normalising_raises_confidence() -> None:
     engine = CombinedEngine(FakeEngine({"postal_code": "H2X 1Y4"}, 0.8), FakeEngine({"postal_code": "h2x1y4"}, 0.7))
     [reading] = engine.read([CELL])
     assert reading.text == "H2X 1Y4" and reading.confidence > 0.9
-    assert reading.engine == "vote-2:fake-1+fake-1"
+    assert reading.engine == "vote-3:fake-1+fake-1"
 
 
 def test_disagreement_keeps_the_primary_marked_down() -> None:
@@ -78,6 +78,16 @@ def test_a_name_the_lexicon_knows_is_not_overruled_by_network_scores_but_an_unkn
     unknown = _network_reading("XQZ WVK", {"XQZ WVK": -9.0, "XQZ WVH": -4.0})
     other = _network_reading("XQZ WVH", {"XQZ WVK": -9.0, "XQZ WVH": -1.0})
     assert combine(cell, [unknown, other, Reading("", 0.0, "cnn")], "c").text == "XQZ WVH"
+
+
+def test_a_known_name_another_reader_gave_outweighs_a_somewhat_likelier_unknown_one() -> None:
+    cell = CellImage(CELL.image, FieldKind.NAME)
+    primary = _network_reading("CAMCLLE MICHAUD", {"CAMCLLE MICHAUD": -2.0, "CAMILLE MICHAUD": -8.0})
+    second = _network_reading("CAMILLE MICHAUD", {"CAMCLLE MICHAUD": -6.0, "CAMILLE MICHAUD": -3.0})
+    # joint: -5 for the unknown spelling, -9.5 for the known name, which the lexicon's 8 nats put ahead
+    assert combine(cell, [primary, second, Reading("", 0.0, "cnn")], "c").text == "CAMILLE MICHAUD"
+    far = _network_reading("CAMCLLE MICHAUD", {"CAMCLLE MICHAUD": -2.0, "CAMILLE MICHAUD": -20.0})
+    assert combine(cell, [far, second, Reading("", 0.0, "cnn")], "c").text == "CAMCLLE MICHAUD"
 
 
 def test_the_combined_reading_weighs_spellings_with_both_networks() -> None:
