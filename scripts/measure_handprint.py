@@ -273,8 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             check_row({cell.kind: r for cell, r in zip(sheet[row:row + 5], readings[row:row + 5], strict=True)})
         cpu_times.append(time.process_time() - cpu)
     print(f"CPU to read a full sheet of {len(sheet)} cells in one call and cross-check its rows, {SHEETS_TIMED} "
-          f"sheets: median "
-          f"{statistics.median(cpu_times):.3f} s (from {min(cpu_times):.3f} to {max(cpu_times):.3f} s)")
+          f"sheets: median {statistics.median(cpu_times):.3f} s (from {min(cpu_times):.3f} to {max(cpu_times):.3f} s)")
     return 0
 
 

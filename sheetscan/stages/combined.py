@@ -8,10 +8,9 @@ EMNIST character CNN) and read the same cells. Values are compared after the fie
 - otherwise the value goes to review, marked down (x DISAGREE_FACTOR, twice if only one reader gave it),
   and the prefilled value is the one the two CTC networks together find likeliest (`_weighed`: each scores
   every reader's value on its own view of the cell, a value two readers gave gets a bonus, and so does a name
-  the lexicon knows, by the decoder's own prior). The exception is
-  a name whose every word the lexicon knows as the primary read it: the networks' scores see no lexicon, so
-  it stays unless two other readers agree against it (the first valid reading if the primary broke the
-  field's rules).
+  the lexicon knows, by the decoder's own prior). The exception is a name whose every word the lexicon knows
+  as the primary read it: the networks' scores see no lexicon, so it stays unless two other readers agree
+  against it (the first valid reading if the primary broke the field's rules).
 Marked-down readings fall below the review thresholds. (Picking the most confident reader instead was measured
 worse: their confidences are not on one scale.)
 """

@@ -139,7 +139,7 @@ def test_normalised_glyph_follows_the_emnist_convention() -> None:
         ([((0, 4), (30, 4))], None),  # a long flat stroke: a detached piece of the letter, no accent
     ],
 )
-def test_accent_shape(strokes: list[tuple[tuple[int, int], tuple[int, int]]], expected: str) -> None:
+def test_accent_shape(strokes: list[tuple[tuple[int, int], tuple[int, int]]], expected: str | None) -> None:
     canvas = np.zeros((120, 60), np.uint8)
     for a, b in strokes:
         cv2.line(canvas, (a[0] + 15, a[1] + 5), (b[0] + 15, b[1] + 5), 1, 4)
