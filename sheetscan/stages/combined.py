@@ -61,7 +61,7 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     if first is not None and len(values) > 1 and values[1] == first:
         agreeing = [r.confidence for r, v in zip(readings, values, strict=True) if v == first]
         return Reading(readings[0].text, round(_either(*agreeing), 6), name, joint)
-    known_name = cell.kind is FieldKind.NAME and first is not None and all(map(lexicon().knows, first.split()))
+    known_name = first is not None and _known_name(cell.kind, first)
     value = None if known_name or joint is None else _weighed(values, joint, cell.kind)
     if value is None:  # a known name, or no network to weigh with: what two readers agree on, else the first
         agreed = [v for v in values if v is not None and values.count(v) >= 2]
@@ -74,6 +74,11 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     return Reading(chosen.text, round(chosen.confidence * DISAGREE_FACTOR ** (len(readings) - 1), 6), name, joint)
 
 
+def _known_name(kind: FieldKind, value: str) -> bool:
+    """A name whose every word the lexicon knows."""
+    return kind is FieldKind.NAME and all(map(lexicon().knows, value.split()))
+
+
 def _weighed(values: list[str | None], joint: Callable[[Sequence[str]], list[float]], kind: FieldKind) -> str | None:
     """The value the networks together find likeliest (`joint_scores`: each CTC reader scores every reader's
     value on its own view of the cell); a value two readers gave gains AGREE_NATS, and a name whose every word
@@ -82,9 +87,8 @@ def _weighed(values: list[str | None], joint: Callable[[Sequence[str]], list[flo
     if len(candidates) < 2:
         return None
     scores = joint(candidates)
-    known = [kind is FieldKind.NAME and all(map(lexicon().knows, v.split())) for v in candidates]
-    weights = [score + AGREE_NATS * (values.count(v) - 1) + NAME_PRIOR_NATS * k
-               for v, score, k in zip(candidates, scores, known, strict=True)]
+    weights = [score + AGREE_NATS * (values.count(v) - 1) + NAME_PRIOR_NATS * _known_name(kind, v)
+               for v, score in zip(candidates, scores, strict=True)]
     return candidates[weights.index(max(weights))]
 
 
