@@ -6,36 +6,37 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sheetscan.errors import ConfigError
 from sheetscan.fields import FieldKind
 from sheetscan.records import Geometry
 from sheetscan.stages.engines import EngineName
 
+# With the combined engine a value can pass only when PP-OCR and the line reader agree (anything else scores at
+# most 0.3). These are the lowest thresholds that kept the accepted values' error at or under 0.5 % on 4,800
+# cells per kind of real EMNIST handwriting no model trained on, rounded up (`scripts/measure_handprint.py
+# --engine combined --n 400 --pens 0,3 --seed 100,500,1000,2000,3000,4000`; names: signers' names and random
+# letters alike). A threshold above 1 sends every cell of its kind to review. `sheetscan eval --tradeoff` shows
+# the trade-off on any labelled batch; a lower threshold accepts more and lets more errors through.
+DEFAULT_REVIEW_THRESHOLDS: dict[FieldKind, float] = {
+    FieldKind.NAME: 0.999995,
+    FieldKind.POSTAL_CODE: 0.997,
+    FieldKind.BIRTH_YEAR: 0.99998,
+    FieldKind.EMAIL: 0.99,
+    FieldKind.PHONE: 0.999999,
+    FieldKind.TEXT: 0.95,
+    FieldKind.SIGNATURE: 0.0,
+}
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     engine: EngineName = "combined"
-    # A written cell whose confidence is below its kind's threshold goes to review. With the combined engine a
-    # value can pass only when PP-OCR and the line reader agree (anything else scores at most 0.3); these are the
-    # lowest thresholds that kept the accepted values' error at or under 0.5 % on 800 cells per kind of real
-    # EMNIST handwriting no model trained on (`scripts/measure_handprint.py --engine combined --n 200 --pens 0,3`
-    # with --seed 100 and --seed 500, pooled; rounded up; names: signers' names and random letters alike).
-    # `sheetscan eval --tradeoff` shows the trade-off on any labelled batch; a lower threshold accepts more and
-    # lets more errors through.
-    review_threshold: dict[FieldKind, float] = Field(
-        default_factory=lambda: {
-            FieldKind.NAME: 0.999995,
-            FieldKind.POSTAL_CODE: 0.997,
-            FieldKind.BIRTH_YEAR: 0.99998,
-            FieldKind.EMAIL: 0.99,
-            FieldKind.PHONE: 0.999999,
-            FieldKind.TEXT: 0.95,
-            FieldKind.SIGNATURE: 0.0,
-        }
-    )
+    # A written cell whose confidence is below its kind's threshold goes to review; a kind a settings file leaves
+    # out keeps its default here. See DEFAULT_REVIEW_THRESHOLDS.
+    review_threshold: dict[FieldKind, float] = Field(default_factory=lambda: dict(DEFAULT_REVIEW_THRESHOLDS))
     doubtful_residual_mm: float = Field(default=0.8, gt=0)
     # Printed text above the grid agreeing less than this with the template's (correlation, -1..1): the page
     # may be another petition on our grid, or our sheet printed differently; its cells go to review.
@@ -47,8 +48,13 @@ class Settings(BaseModel):
         too_far = geometry.residual_mm > self.doubtful_residual_mm
         return too_far or (text is not None and text < self.doubtful_text_match)
 
+    @field_validator("review_threshold", mode="after")
+    @classmethod
+    def _over_defaults(cls, given: dict[FieldKind, float]) -> dict[FieldKind, float]:
+        return {**DEFAULT_REVIEW_THRESHOLDS, **given}
+
     def threshold(self, kind: FieldKind) -> float:
-        return self.review_threshold.get(kind, 1.0)
+        return self.review_threshold[kind]
 
 
 def load_settings(path: Path | None) -> Settings:

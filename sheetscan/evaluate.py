@@ -188,14 +188,29 @@ def residual_upper_bound(wrong: int, accepted: int, z: float = 1.645) -> float:
 def calibrate(readings: list[MachineReading], target: float, bound: bool = True) -> float:
     """The lowest threshold whose accepted values are wrong at most `target` of the time: with `bound`, that
     must hold for the 95 % upper bound of the error rate, not only for the rate seen (a small calibration set
-    with no error proves little). 1.0 (review everything) when no threshold qualifies."""
+    with no error proves little). Infinity (review everything) when no threshold qualifies."""
     candidates = sorted({r.confidence for r in readings if r.valid})
     for t in candidates:
         accepted, wrong = _accepted(readings, t)
         rate = residual_upper_bound(wrong, accepted) if bound else wrong / accepted
         if rate <= target:
             return t
-    return 1.0
+    return math.inf
+
+
+def held_out_tradeoff(groups: list[list[MachineReading]], target: float) -> TradeOff:
+    """What a calibration promises on cells it did not see: each group's readings judged at the threshold
+    calibrated (point estimate) on the other groups', pooled. Chosen on the cells it judges, a threshold
+    flatters itself. The threshold reported is the one calibrated on all groups."""
+    accepted = wrong = 0
+    for i, group in enumerate(groups):
+        others = [r for j, g in enumerate(groups) if j != i for r in g]
+        a, w = _accepted(group, calibrate(others, target, bound=False))
+        accepted, wrong = accepted + a, wrong + w
+    total = sum(map(len, groups))
+    everything = [r for g in groups for r in g]
+    return TradeOff(calibrate(everything, target, bound=False), accepted / total if total else 0.0,
+                    wrong / accepted if accepted else 0.0)
 
 
 THRESHOLDS = [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]
