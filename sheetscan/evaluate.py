@@ -223,5 +223,6 @@ def format_tradeoff(report: Report, target: float) -> str:
     for kind in sorted({r.kind for r in report.machine}):
         readings = [r for r in report.machine if r.kind == kind]
         cells = "".join(f"{p.accepted:>7.0%}/{p.residual:<5.1%}" for p in tradeoff(readings, THRESHOLDS))
-        lines.append(f"{kind:<14}{cells}{calibrate(readings, target):>16.3f}")
+        threshold = calibrate(readings, target)
+        lines.append(f"{kind:<14}{cells}{'aucun' if math.isinf(threshold) else f'{threshold:.3f}':>16}")
     return "\n".join(lines)

@@ -98,3 +98,14 @@ def test_residual_upper_bound() -> None:
     assert residual_upper_bound(0, 600) == pytest.approx(0.0045, abs=0.0005)
     assert residual_upper_bound(5, 100) > 0.05
     assert residual_upper_bound(0, 0) == 1.0
+
+
+def test_tradeoff_table_says_when_no_threshold_is_safe_enough() -> None:
+    from sheetscan.evaluate import MachineReading, Report, format_tradeoff
+
+    phones = [MachineReading("phone", 1.0, True, False), MachineReading("phone", 0.9, True, True)]
+    years = [MachineReading("birth_year", 0.9, True, True)] + [MachineReading("birth_year", 0.99, True, True)] * 700
+    report = Report(machine=phones + years)
+    lines = format_tradeoff(report, 0.005).splitlines()
+    assert lines[-1].startswith("phone") and lines[-1].endswith("aucun")  # the surest value is wrong
+    assert lines[-2].startswith("birth_year") and lines[-2].endswith("0.900")
