@@ -21,10 +21,10 @@ from sheetscan.stages.engines import EngineName
 # the trade-off on any labelled batch; a lower threshold accepts more and lets more errors through.
 DEFAULT_REVIEW_THRESHOLDS: dict[FieldKind, float] = {
     FieldKind.NAME: 0.999995,
-    FieldKind.POSTAL_CODE: 0.997,
-    FieldKind.BIRTH_YEAR: 0.99998,
+    FieldKind.POSTAL_CODE: 0.9996,
+    FieldKind.BIRTH_YEAR: 0.4,
     FieldKind.EMAIL: 0.99,
-    FieldKind.PHONE: 0.999999,
+    FieldKind.PHONE: 0.9999998,
     FieldKind.TEXT: 0.95,
     FieldKind.SIGNATURE: 0.0,
 }

@@ -28,6 +28,8 @@ VOTE_VERSION = 3  # in the engine's name (provenance); 2: disagreements weighed 
 # by the lexicon
 DISAGREE_FACTOR = 0.3
 AGREE_NATS = 4.0  # what a second reader's agreement is worth when the networks weigh disagreeing values
+DECIMALS = 9  # agreeing readers' doubts multiply down to 1e-9 and below: six decimals made a third of phones tie at
+# 1.0, right and wrong alike, where no threshold could tell them apart
 SECOND_WEIGHT = 0.5  # the line reader is the weaker network on unseen hands: its view counts half
 
 
@@ -60,7 +62,7 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     joint = joint_scores(readings)
     if first is not None and len(values) > 1 and values[1] == first:
         agreeing = [r.confidence for r, v in zip(readings, values, strict=True) if v == first]
-        return Reading(readings[0].text, round(_either(*agreeing), 6), name, joint)
+        return Reading(readings[0].text, round(_either(*agreeing), DECIMALS), name, joint)
     known_name = first is not None and _known_name(cell.kind, first)
     value = None if known_name or joint is None else _weighed(values, joint, cell.kind)
     if value is None:  # a known name, or no network to weigh with: what two readers agree on, else the first
@@ -69,9 +71,10 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     backers = [r for r, v in zip(readings, values, strict=True) if v is not None and v == value]
     if len(backers) >= 2:
         confidence = _either(*(r.confidence for r in backers)) * DISAGREE_FACTOR
-        return Reading(backers[0].text, round(confidence, 6), name, joint)
+        return Reading(backers[0].text, round(confidence, DECIMALS), name, joint)
     chosen = backers[0] if backers else readings[0]
-    return Reading(chosen.text, round(chosen.confidence * DISAGREE_FACTOR ** (len(readings) - 1), 6), name, joint)
+    marked_down = chosen.confidence * DISAGREE_FACTOR ** (len(readings) - 1)
+    return Reading(chosen.text, round(marked_down, DECIMALS), name, joint)
 
 
 def _known_name(kind: FieldKind, value: str) -> bool:
