@@ -62,7 +62,7 @@ def run(directory: Path, sheets: int, seed: int, fonts: Sequence[str], engine: T
     template = load_template(TEMPLATES_DIR / "retour-hernandez-romero.json")
     generate(directory, sheets, seed, template, fonts=fonts)
     with Store(directory / "bench.db") as store:
-        ingest([directory], store, [template], engine, Settings(review_threshold={}))
+        ingest([directory], store, [template], engine, Settings())
         return evaluate(store, directory)
 
 
@@ -111,9 +111,9 @@ def main() -> None:
     print(f"{'field':<12}{'cells':>7}{'exact':>8}{'blank/wr':>10}{'threshold':>11}{'accepted':>10}{'residual':>10}"
           f"{'(95 % bound)':>14}{'hindsight':>11}{'accepted':>10}")
     for kind, r in rows.items():
-        print(f"{kind:<12}{r['cells']:>7}{r['exact']:>8.1%}{r['blank_written']:>10.2%}{r['threshold']:>11.6f}"
+        print(f"{kind:<12}{r['cells']:>7}{r['exact']:>8.1%}{r['blank_written']:>10.2%}{r['threshold']:>11.7f}"
               f"{r['accepted']:>10.1%}{r['residual']:>10.2%}{r['residual_bound95']:>14.2%}"
-              f"{r['hindsight_threshold']:>11.6f}{r['hindsight_accepted']:>10.1%}")
+              f"{r['hindsight_threshold']:>11.7f}{r['hindsight_accepted']:>10.1%}")
     print(f"signed/unsigned {result['signed']:.2%}; accepted without review {accepted:.1%} of written cells; "
           f"recognition CPU {per_sheet:.2f} s/sheet")
     print(f"hindsight: the lowest threshold that would have kept these sheets' residual <= {args.target:.1%}")

@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         threshold = calibrate(readings, args.target, bound=False)
         default = shipped.threshold(KINDS[label][0] if label in KINDS else FieldKind.EMAIL)
         [point, at_default] = tradeoff(readings, [threshold, default])
-        print(f"  {label:12s} {threshold:.6f}: accepts {point.accepted:.0%}, wrong {point.residual:.2%}; "
+        print(f"  {label:12s} {threshold:.7f}: accepts {point.accepted:.0%}, wrong {point.residual:.2%}; "
               f"shipped {default}: accepts {at_default.accepted:.0%}, wrong {at_default.residual:.2%}"
               + (_held_out(by_seed, label, args.target) if len(seeds) > 1 else ""))
 
