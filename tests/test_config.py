@@ -14,3 +14,7 @@ def test_a_settings_file_overrides_only_the_thresholds_it_names(tmp_path: Path) 
     # the others keep their defaults: a partial file used to leave them at 1.0, sending most cells to review
     assert settings.threshold(FieldKind.NAME) == DEFAULT_REVIEW_THRESHOLDS[FieldKind.NAME]
     assert settings.threshold(FieldKind.PHONE) == DEFAULT_REVIEW_THRESHOLDS[FieldKind.PHONE]
+
+
+def test_every_field_kind_has_a_default_threshold() -> None:
+    assert set(DEFAULT_REVIEW_THRESHOLDS) == set(FieldKind)

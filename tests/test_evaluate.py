@@ -71,7 +71,8 @@ def test_tradeoff_and_calibration() -> None:
     assert high.accepted == pytest.approx(2 / 6) and high.residual == 0.0
     assert calibrate(readings, 0.0, bound=False) == 0.95
     assert calibrate(readings, 0.25, bound=False) == 0.8
-    assert calibrate([MachineReading("year", 0.9, True, False)], 0.005) == math.inf  # even a 1.0 goes to review
+    # nothing qualifies: infinity, so that even a confidence of exactly 1.0 goes to review
+    assert calibrate([MachineReading("year", 0.9, True, False)], 0.005) == math.inf
     # two right answers prove little: the bound refuses what the point estimate accepts
     assert calibrate(readings, 0.005) == math.inf
     many = [MachineReading("year", 0.9, True, True)] * 1000 + [MachineReading("year", 0.4, True, False)] * 50
@@ -85,11 +86,11 @@ def test_held_out_tradeoff_judges_each_group_at_the_others_threshold() -> None:
     low = MachineReading("postal", 0.5, True, True)
     # The first group alone would accept everything (its own threshold 0.5): the second, judged at that
     # threshold, lets its wrong value through; the first, judged at the second's (nothing meets 5 % there),
-    # accepts nothing. The same cells judged at the threshold chosen on them all look flawless enough.
+    # accepts nothing. Chosen on all twenty cells, 0.5 meets 5 % exactly (1 wrong in 20).
     groups = [[right] * 9 + [low], [right] * 8 + [wrong, low]]
     point = held_out_tradeoff(groups, 0.05)
     assert point.accepted == 0.5 and point.residual == 0.1
-    assert point.threshold == 0.5  # pooled: 1 wrong in 20 meets 5 %
+    assert point.threshold == 0.5
 
 
 def test_residual_upper_bound() -> None:
