@@ -5,7 +5,8 @@
 
 Prints, per field kind and pen weight, exact-match accuracy after the field's normaliser, the mean confidence
 of right and wrong readings, and the time per cell; per field kind, the lowest review threshold meeting
---target on these cells; then the CPU to read a full sheet in one call (15 rows of name, postal code, year,
+--target on these cells (with several seeds, also what each seed's cells let through at the threshold chosen
+on the other seeds'); then the CPU to read a full sheet in one call (15 rows of name, postal code, year,
 e-mail and phone) and cross-check each row's e-mail, the median of SHEETS_TIMED sheets. Names are signers'
 names as the test bench makes them ("name") and random letters, the reader without its lexicon's help
 ("name_random"); e-mails are random addresses ("email") and addresses as signers make them of their names,
