@@ -2,6 +2,9 @@
 
     .venv/bin/python scripts/measure_handprint.py [--n 200] [--seed 100,500] [--data ../shared/data/emnist-byclass-test]
     .venv/bin/python scripts/measure_handprint.py --fixture   # the committed test fixture only
+    # the review thresholds' calibration (sheetscan/config.py), about 25 minutes:
+    .venv/bin/python scripts/measure_handprint.py --engine combined --n 400 --pens 0,3 \
+        --seed 100,500,1000,2000,3000,4000
 
 Prints, per field kind and pen weight, exact-match accuracy after the field's normaliser, the mean confidence
 of right and wrong readings, and the time per cell; per field kind, the lowest review threshold meeting
@@ -32,7 +35,7 @@ from PIL import Image
 
 from sheetscan.config import Settings
 from sheetscan.evaluate import MachineReading, calibrate, held_out_tradeoff, tradeoff
-from sheetscan.fields import POSTAL_FIRST, POSTAL_OTHER, FieldKind, is_valid, validate
+from sheetscan.fields import POSTAL_FIRST, POSTAL_OTHER, FieldKind, is_valid, valid_value, validate
 from sheetscan.stages.crosscheck import check_row
 from sheetscan.stages.engines import make_engine
 from sheetscan.stages.recognize import CellImage, Engine
@@ -180,7 +183,7 @@ def measure(engine: Engine, pool: Pool, n: int, seed: int, pen_px: int, threshol
         started = time.perf_counter()
         readings = engine.read(cells)
         per_cell = (time.perf_counter() - started) / n
-        right = [is_valid(kind, r.text) and validate(kind, r.text) == t for r, t in zip(readings, truths, strict=True)]
+        right = [valid_value(kind, r.text) == t for r, t in zip(readings, truths, strict=True)]
         machine += [MachineReading(label, r.confidence, is_valid(kind, r.text), ok)
                     for r, ok in zip(readings, right, strict=True)]
         accepted = [ok for r, ok in zip(readings, right, strict=True) if r.confidence >= threshold]
@@ -215,8 +218,8 @@ def measure_rows(engine: Engine, pool: Pool, n: int, seed: int, pen_px: int, thr
     for i, truth in enumerate(truths):
         name, year, email = readings[3 * i: 3 * i + 3]
         row = check_row({FieldKind.NAME: name, FieldKind.BIRTH_YEAR: year, FieldKind.EMAIL: email})[FieldKind.EMAIL]
-        alone.append(is_valid(FieldKind.EMAIL, email.text) and validate(FieldKind.EMAIL, email.text) == truth)
-        checked.append((row, is_valid(FieldKind.EMAIL, row.text) and validate(FieldKind.EMAIL, row.text) == truth))
+        alone.append(valid_value(FieldKind.EMAIL, email.text) == truth)
+        checked.append((row, valid_value(FieldKind.EMAIL, row.text) == truth))
     machine += [MachineReading("email_row", r.confidence, is_valid(FieldKind.EMAIL, r.text), ok) for r, ok in checked]
     accepted = [ok for r, ok in checked if r.confidence >= threshold]
     print(f"{'email_row':12s} pen {pen_px:+d}: exact {np.mean([ok for _, ok in checked]):6.1%} "

@@ -153,8 +153,8 @@ def test_accent_shape(strokes: list[tuple[tuple[int, int], tuple[int, int]]], ex
 def test_email_cells_are_left_to_the_line_networks(engine: HandprintEngine, pool: Pool) -> None:
     """Joined lowercase letters segment badly: the CNN gives no e-mail, so it casts no vote on one."""
     rng = np.random.default_rng(15)
-    cells = [compose_cell([c if c in "@." else Glyph(pool[c][rng.integers(3)]) for c in "ABC@DEF.CA"], rng)]
-    [reading] = engine.read([CellImage(cells[0], FieldKind.EMAIL)])
+    cell = compose_cell([c if c in "@." else Glyph(pool[c][rng.integers(3)]) for c in "ABC@DEF.CA"], rng)
+    [reading] = engine.read([CellImage(cell, FieldKind.EMAIL)])
     assert (reading.text, reading.confidence) == ("", 0.0)
     [name] = engine.read([CellImage(compose_cell(_glyphs(pool, "ABC", rng), rng), FieldKind.NAME)])
     assert name.text  # the same ink as a name is read
