@@ -157,6 +157,24 @@ def queue(db_path: Path) -> None:
 
 @cli.command()
 @DB_OPTION
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Réglages (TOML) ; sans eux, les seuils par défaut.")
+def reroute(db_path: Path, config_path: Path | None) -> None:
+    """Réapplique les seuils de révision (réglages actuels) aux cellules que personne n'a encore révisées."""
+    from sheetscan.store import Store
+    from sheetscan.store.review import ReviewStore
+
+    settings = load_settings(config_path)
+    with Store(db_path) as store:
+        moved = ReviewStore(store).reroute(settings)
+    click.echo(
+        f"{moved.queued} cellule(s) envoyée(s) en révision, {moved.accepted} acceptée(s) sans révision ; "
+        "les cellules déjà révisées ne changent pas."
+    )
+
+
+@cli.command()
+@DB_OPTION
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
 @click.option("--delimiter", default=";", show_default=True, help="Séparateur CSV (« ; » pour Excel en français).")

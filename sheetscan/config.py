@@ -43,10 +43,12 @@ class Settings(BaseModel):
     doubtful_text_match: float = Field(default=0.25, ge=-1, le=1)
 
     def doubtful_fit(self, geometry: Geometry) -> bool:
+        return self.doubtful(geometry.residual_mm, geometry.text_match)
+
+    def doubtful(self, residual_mm: float, text_match: float | None) -> bool:
         """The fit's residual is too large, or the printed text disagrees with the template's."""
-        text = geometry.text_match
-        too_far = geometry.residual_mm > self.doubtful_residual_mm
-        return too_far or (text is not None and text < self.doubtful_text_match)
+        too_far = residual_mm > self.doubtful_residual_mm
+        return too_far or (text_match is not None and text_match < self.doubtful_text_match)
 
     @field_validator("review_threshold", mode="after")
     @classmethod

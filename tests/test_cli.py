@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -60,3 +61,23 @@ def test_a_missing_config_is_a_clear_error(tmp_path: Path) -> None:
     Image.new("L", (10, 10), 255).save(img)
     result = CliRunner().invoke(cli, ["ingest", str(img), "--db", str(tmp_path / "p.db"), "--config", "nope.toml"])
     assert result.exit_code == 2 and "nope.toml" in result.output
+
+
+def test_reroute_applies_changed_thresholds_to_the_stored_queue(tmp_path: Path) -> None:
+    from sheetscan.review import synthetic
+    from sheetscan.store import Store
+
+    db = tmp_path / "q.db"
+    with Store(db) as store:
+        synthetic.fill(store, pages=1, seed=2)
+        pending = store.counts()["pending"]
+    config = tmp_path / "seuils.toml"
+    config.write_text("[review_threshold]\nname = 0.0\npostal_code = 0.0\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["reroute", "--db", str(db), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    with Store(db) as store:
+        left = store.counts()["pending"]
+    # synthetic confidences (0.9-1.0) sit under the other kinds' default thresholds: those go to review
+    queued, accepted = (int(n) for n in re.findall(r"\d+", result.output)[:2])
+    assert accepted > 0 and queued > 0 and left == pending + queued - accepted
+    assert "acceptée(s) sans révision" in result.output

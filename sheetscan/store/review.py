@@ -13,11 +13,19 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from sheetscan.config import Settings
 from sheetscan.errors import DuplicateReviewer, HeldByOther, StaleSave, UnknownCell
+from sheetscan.records import ReviewReason
 from sheetscan.store.db import Store, now
 
 REVIEWED_STATES = ("confirmed", "corrected", "blank", "illegible")
 ACTION_OF_STATE = {"confirmed": "confirm", "corrected": "correct", "blank": "blank", "illegible": "illegible"}
+
+
+@dataclass(frozen=True)
+class Rerouted:
+    queued: int  # cells the machine had accepted, now sent to review
+    accepted: int  # cells queued for their confidence alone, now accepted
 
 
 @dataclass(frozen=True)
@@ -338,6 +346,34 @@ class ReviewStore:
             "SELECT reviewer_id FROM leases WHERE cell_id = ? AND expires_at > ?", (cell_id, self.clock())
         ).fetchone()
         return r[0] if r else None
+
+    # -- thresholds -----------------------------------------------------------------------------------
+    def reroute(self, settings: Settings) -> Rerouted:
+        """The review thresholds applied again to the cells nobody has reviewed (after a change of settings):
+        a written cell the machine accepted goes to review when its confidence is now under its kind's
+        threshold; one queued only for its confidence is accepted when it now reaches it, unless a reviewer
+        holds it or its page's grid fit is doubtful by these settings. Reviewed cells never move."""
+        t = self.clock()
+        low = str(ReviewReason.LOW_CONFIDENCE)
+        queued = accepted = 0
+        with self._write():
+            pages = self.conn.execute("SELECT id, residual_mm, text_match FROM pages").fetchall()
+            doubtful = [page_id for page_id, residual, text in pages if settings.doubtful(residual, text)]
+            keep = f" AND page_id NOT IN ({', '.join('?' * len(doubtful))})" if doubtful else ""
+            for kind, threshold in settings.review_threshold.items():
+                queued += self.conn.execute(
+                    "UPDATE cells SET review_state = 'pending', review_reason = ?, version = version + 1"
+                    " WHERE review_state = 'auto' AND written = 1 AND kind = ? AND confidence < ?",
+                    (low, str(kind), threshold),
+                ).rowcount
+                accepted += self.conn.execute(
+                    "UPDATE cells SET review_state = 'auto', review_reason = NULL, version = version + 1"
+                    " WHERE review_state = 'pending' AND review_reason = ? AND kind = ? AND confidence >= ?"
+                    " AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.cell_id = cells.id AND l.expires_at > ?)"
+                    + keep,
+                    (low, str(kind), threshold, t, *doubtful),
+                ).rowcount
+        return Rerouted(queued, accepted)
 
     # -- saves ----------------------------------------------------------------------------------------
     def apply(self, reviewer_id: int, changes: Sequence[Change]) -> None:
