@@ -15,6 +15,7 @@ setup-browser:
 run: setup
 	@mkdir -p $(OUT)
 	$(SHEETSCAN) ingest samples/ --db $(OUT)/samples.db
+	$(SHEETSCAN) reroute --db $(OUT)/samples.db
 	$(SHEETSCAN) queue --db $(OUT)/samples.db
 	$(SHEETSCAN) export --db $(OUT)/samples.db --out $(OUT)/signataires.csv
 	$(SHEETSCAN) eval --db $(OUT)/samples.db --truth samples/
