@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _quantize import quantize_convs
 from torch import nn
 
 from sheetscan.stages.handprint import normalise_glyph
@@ -193,31 +194,13 @@ def export(model: nn.Module, path: Path, sample: torch.Tensor) -> float:
 
 
 def quantize(float_path: Path, out: Path, glyphs: np.ndarray) -> float:
-    """Static QDQ int8 of the convolutions (per-channel s8 weights, u8 activations, calibrated on `glyphs`);
-    the dense layers stay float. Returns the share of `glyphs` whose top class the int8 network keeps.
-    Measured here on full sheets of EMNIST cells: the CNN reader's CPU 0.30 -> 0.27 s a sheet, 371 of 375 cells
-    read the same, and the same review thresholds hold (scripts/measure_handprint.py)."""
-    import tempfile
-
+    """The convolutions in int8 (`_quantize.quantize_convs`, calibrated on `glyphs`); the dense layers stay
+    float. Returns the share of `glyphs` whose top class the int8 network keeps. Measured here on full sheets
+    of EMNIST cells: the CNN reader's CPU 0.30 -> 0.27 s a sheet, 371 of 375 cells read the same, and the same
+    review thresholds hold (scripts/measure_handprint.py)."""
     import onnxruntime as ort
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    batches = [glyphs[i : i + 64] for i in range(0, len(glyphs), 64)]
-
-    class Glyphs(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.left = iter(batches)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            batch = next(self.left, None)
-            return None if batch is None else {"glyphs": batch}
-
-    with tempfile.TemporaryDirectory() as tmp:
-        pre = Path(tmp) / "pre.onnx"
-        quant_pre_process(str(float_path), str(pre), skip_symbolic_shape=True)
-        quantize_static(str(pre), str(out), Glyphs(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8, op_types_to_quantize=["Conv"])
+    quantize_convs(float_path, out, ({"glyphs": glyphs[i : i + 64]} for i in range(0, len(glyphs), 64)))
     tops = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"glyphs": glyphs})[0]
             for p in (float_path, out)]
     return float((tops[0].argmax(1) == tops[1].argmax(1)).mean())

@@ -427,8 +427,7 @@ def export(model, path: Path, calibration: list[np.ndarray]) -> None:  # type: i
 
     import onnx
     import torch
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    from _quantize import quantize_convs
 
     class WithSoftmax(torch.nn.Module):
         def __init__(self, net: torch.nn.Module) -> None:
@@ -438,23 +437,13 @@ def export(model, path: Path, calibration: list[np.ndarray]) -> None:  # type: i
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return torch.softmax(self.net(x), dim=2)
 
-    class Lines(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.lines = iter(calibration)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            line = next(self.lines, None)
-            return None if line is None else {"x": line}
-
     sample = torch.zeros(1, 3, HEIGHT, 160)
     with tempfile.TemporaryDirectory() as tmp:
-        float_path, pre_path = Path(tmp) / "float.onnx", Path(tmp) / "pre.onnx"
+        float_path = Path(tmp) / "float.onnx"
         torch.onnx.export(WithSoftmax(model), (sample,), str(float_path), input_names=["x"], output_names=["probs"],
                           dynamic_axes={"x": {0: "n", 3: "w"}, "probs": {0: "n", 1: "t"}}, opset_version=17,
                           dynamo=False)
-        quant_pre_process(str(float_path), str(pre_path), skip_symbolic_shape=True)  # folds batch norms
-        quantize_static(str(pre_path), str(path), Lines(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8, op_types_to_quantize=["Conv"])
+        quantize_convs(float_path, path, ({"x": line} for line in calibration))
     proto = onnx.load(str(path))
     entry = proto.metadata_props.add()
     entry.key, entry.value = "character", "\n".join(CHARACTERS)
