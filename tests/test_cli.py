@@ -12,6 +12,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from sheetscan.cli import cli
+from sheetscan.review import synthetic
+from sheetscan.store import Store
 from sheetscan.template import TEMPLATES_DIR
 
 TEMPLATE = TEMPLATES_DIR / "retour-hernandez-romero.json"
@@ -64,9 +66,6 @@ def test_a_missing_config_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_reroute_applies_changed_thresholds_to_the_stored_queue(tmp_path: Path) -> None:
-    from sheetscan.review import synthetic
-    from sheetscan.store import Store
-
     db = tmp_path / "q.db"
     with Store(db) as store:
         synthetic.fill(store, pages=1, seed=2)
