@@ -213,8 +213,8 @@ def calibration_glyphs(data: _emnist.Emnist, n: int = 640) -> np.ndarray:
     return (data.tiles[pick].astype(np.float32) / 255)[:, None]
 
 
-def quantize_only(float_path: Path, out: Path, data_dir: Path) -> int:
-    agree = quantize(float_path, out, calibration_glyphs(_emnist.load(data_dir)))
+def quantize_only(float_path: Path, out: Path, data: _emnist.Emnist) -> int:
+    agree = quantize(float_path, out, calibration_glyphs(data))
     meta_path = out.with_suffix(".json")
     meta = json.loads(meta_path.read_text())
     meta["int8"] = {"convolutions": "static QDQ, per-channel s8 weights, u8 activations",
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quantize", type=Path, metavar="FLOAT_ONNX", help="only quantise this float export")
     args = parser.parse_args(argv)
     if args.quantize:
-        return quantize_only(args.quantize, args.out, args.data)
+        return quantize_only(args.quantize, args.out, _emnist.load(args.data))
 
     torch.manual_seed(SEED)
     torch.set_num_threads(args.threads)
@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(meta["held_out_accuracy"], indent=2))
     print(f"OpenCV/torch max diff {max_diff:.2e}")
-    quantize_only(float_path, args.out, args.data)
+    quantize_only(float_path, args.out, data)  # the EMNIST already loaded for training
     float_path.unlink()
     return 0
 
