@@ -27,6 +27,13 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
 
 
+def _mark(letter: str) -> str:
+    """The kind of mark a letter carries: "" (none), "dots" (a diaeresis), "cedilla" or "stroke" (an acute,
+    grave or circumflex accent, which hands and readers slant every way)."""
+    marks = unicodedata.normalize("NFD", letter)[1:]
+    return "" if not marks else "dots" if "\u0308" in marks else "cedilla" if "\u0327" in marks else "stroke"
+
+
 @lru_cache(maxsize=4096)
 def _words(token: str) -> tuple[str, ...]:
     """The words of a token longer than one letter, accents stripped (elisions such as D' aside); cached:
@@ -92,13 +99,15 @@ class Lexicon:
         return bool(parts) and all(p in words for p in parts)
 
     def respell_word(self, word: str) -> str:
-        """The word's first known spelling that keeps every accent the reader saw (the accent's shape may
-        change), adding those it missed; a mark over an I may also go (an i-dot is easily taken for a
-        diaeresis). Unknown words, and words whose seen accents no known spelling has, stay as read."""
+        """The word's first known spelling that keeps every accent the reader saw, adding those it missed. A
+        seen stroke (acute, grave, circumflex) may change its slant, but dots stay dots and a stroke a stroke
+        (GAÉTAN is not GAËTAN), except over an I, whose own dot is easily taken for either: there any mark may
+        change, or go.
+        Unknown words, and words whose seen accents no known spelling has, stay as read."""
         known = [k for k in self.spellings.get(strip_accents(word), []) if len(k) == len(word) > 1]
 
         def keeps(k: str, spare_i: bool) -> bool:
-            return all(a == strip_accents(a) or b != strip_accents(b) or (spare_i and b == "I")
+            return all(a == strip_accents(a) or _mark(a) == _mark(b) != "" or (b in "IÎÏ" and (spare_i or b != "I"))
                        for a, b in zip(word, k, strict=True))
 
         return next((k for spare_i in (False, True) for k in known if keeps(k, spare_i)), word)

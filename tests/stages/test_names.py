@@ -15,6 +15,13 @@ def test_an_accent_of_the_wrong_shape_is_corrected_but_a_seen_accent_is_never_dr
     assert SMALL.fix("JÉAN TREMBLAY") == "JÉAN TREMBLAY"  # no known JEAN with an accent there: left alone
 
 
+def test_dots_and_strokes_are_different_accents_except_over_an_i() -> None:
+    names = Lexicon.from_lists(["GAËTAN", "BENOÎT", "NOËL"], [])
+    assert names.fix("GAÉTAN NOÉL") == "GAÉTAN NOÉL"  # a stroke the reader saw is no diaeresis: left as read
+    assert names.fix("GAETAN NOEL") == "GAËTAN NOËL"  # a missing accent is still added
+    assert names.fix("BENOÏT") == "BENOÎT"  # an I's own dot makes any mark over it doubtful
+
+
 def test_a_name_written_without_its_space_is_cut_where_known_words_meet() -> None:
     assert SMALL.fix("OLIVIERKHALIL") == "OLIVIER KHALIL"  # the longer known given name wins the tie
     assert SMALL.fix("ANDRETREMBLAY") == "ANDRÉ TREMBLAY"
