@@ -34,6 +34,17 @@ def _mark(letter: str) -> str:
     return "" if not marks else "dots" if "\u0308" in marks else "cedilla" if "\u0327" in marks else "stroke"
 
 
+def _keeps_mark(seen: str, known: str, spare_i: bool) -> bool:
+    """A letter as read and as a known spelling has it: a mark the reader saw stays the same kind of mark (a
+    stroke may change its slant, but GAÉTAN is not GAËTAN). Over an I, whose own dot is easily taken for
+    either, any mark will do, and with `spare_i` none."""
+    if not _mark(seen):
+        return True
+    if strip_accents(known) == "I":
+        return spare_i or bool(_mark(known))
+    return _mark(seen) == _mark(known)
+
+
 @lru_cache(maxsize=4096)
 def _words(token: str) -> tuple[str, ...]:
     """The words of a token longer than one letter, accents stripped (elisions such as D' aside); cached:
@@ -99,16 +110,12 @@ class Lexicon:
         return bool(parts) and all(p in words for p in parts)
 
     def respell_word(self, word: str) -> str:
-        """The word's first known spelling that keeps every accent the reader saw, adding those it missed. A
-        seen stroke (acute, grave, circumflex) may change its slant, but dots stay dots and a stroke a stroke
-        (GAÉTAN is not GAËTAN), except over an I, whose own dot is easily taken for either: there any mark may
-        change, or go.
-        Unknown words, and words whose seen accents no known spelling has, stay as read."""
+        """The word's first known spelling that keeps every accent the reader saw (`_keeps_mark`), adding
+        those it missed. Unknown words, and words whose seen accents no known spelling has, stay as read."""
         known = [k for k in self.spellings.get(strip_accents(word), []) if len(k) == len(word) > 1]
 
         def keeps(k: str, spare_i: bool) -> bool:
-            return all(a == strip_accents(a) or _mark(a) == _mark(b) != "" or (b in "IÎÏ" and (spare_i or b != "I"))
-                       for a, b in zip(word, k, strict=True))
+            return all(_keeps_mark(a, b, spare_i) for a, b in zip(word, k, strict=True))
 
         return next((k for spare_i in (False, True) for k in known if keeps(k, spare_i)), word)
 
