@@ -23,7 +23,7 @@ from sheetscan.stages.engines import EngineName
 # of its kind to review. `sheetscan eval --tradeoff` shows the trade-off on any labelled batch; a lower
 # threshold accepts more and lets more errors through.
 DEFAULT_REVIEW_THRESHOLDS: dict[FieldKind, float] = {
-    FieldKind.NAME: 0.99996,
+    FieldKind.NAME: 0.9998,
     FieldKind.POSTAL_CODE: 0.978,
     FieldKind.BIRTH_YEAR: 0.4,
     FieldKind.EMAIL: 0.99,

@@ -132,13 +132,16 @@ class Lexicon:
 
     def _split_score(self, left: str, right: str) -> float:
         """Known words on both sides, a given name then a surname; among equals, the longer known left part."""
-        known_left = self.knows(left)
-        return (2.0 * known_left + 2.0 * self.knows(right) + 0.5 * self.knows(left, self.first)
+        known_left, known_right = self.knows(left), self.knows(right)
+        if known_left != known_right and len(left if known_left else right) < 3:
+            return 0.0  # a lone two-letter word (DE, LE, ST) turns up in any run of letters
+        return (2.0 * known_left + 2.0 * known_right + 0.5 * self.knows(left, self.first)
                 + 0.5 * self.knows(right, self.last) + 0.01 * len(left) * known_left)
 
     def _split(self, token: str, needed: float) -> list[str]:
         """The token cut in two where the cut scores best, if that reaches `needed`; else the token."""
-        cuts = [i for i in range(2, len(token) - 1) if token[i - 1] not in JOINERS and token[i] not in JOINERS]
+        cuts = [i for i in range(2, len(token) - 1) if token[i - 1] not in JOINERS and token[i] not in JOINERS
+                and token[i - 2] not in JOINERS and token[i + 1] != "-"]  # no one-letter word part (D' aside)
         if self.knows(token) or not cuts:
             return [token]
         best = max(cuts, key=lambda i: self._split_score(token[:i], token[i:]))

@@ -29,6 +29,14 @@ def test_a_name_written_without_its_space_is_cut_where_known_words_meet() -> Non
     assert SMALL.fix("XAVIERGIRARDIN") == "XAVIERGIRARDIN"  # nothing known: untouched
 
 
+def test_a_single_run_is_cut_by_one_known_side_only_where_the_cut_is_plausible() -> None:
+    names = Lexicon.from_lists(["JEAN", "PHILIPPE", "EMY"], ["DE", "ANJOU"])
+    assert names.fix("JEANXQZW") == "JEAN XQZW"  # one known word is enough to place the missing space
+    assert names.fix("XQZW-NCDE") == "XQZW-NCDE"  # a lone two-letter word turns up in any run of letters
+    assert names.fix("XQZW-SEMY") == "XQZW-SEMY"  # a cut leaving a one-letter word part (« XQZW-S EMY »)
+    assert names.fix("JEAN-PHILIPPED'ANJOU") == "JEAN-PHILIPPE D'ANJOU"  # but an elision is one
+
+
 def test_a_known_word_read_in_two_pieces_is_joined_and_unknown_names_pass_through() -> None:
     assert SMALL.fix("PA TRICE TREMBLAY") == "PATRICE TREMBLAY"
     assert SMALL.fix("ANDRÉ TR EMB LAY") == "ANDRÉ TREMBLAY"  # three pieces
