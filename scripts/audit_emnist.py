@@ -71,6 +71,8 @@ def capitals_and_digits(data: _emnist.Emnist) -> tuple[list[Tile], list[Tile]]:
     classes = list(engine.classes)
     probs = np.concatenate([engine.classify(data.tiles[held[i:i + 4096]].astype(np.float32) / 255)
                             for i in range(0, len(held), 4096)])
+    columns = {alphabet: [classes.index(c) for c in alphabet] for alphabet in (DIGITS, CAPITALS)}
+    lowercase = [(CAPITALS.index(c.upper()), classes.index(c)) for c in classes if c.islower()]
     candidates: list[Tile] = []
     others: list[Tile] = []
     for index, p in zip(held, probs, strict=True):
@@ -78,11 +80,10 @@ def capitals_and_digits(data: _emnist.Emnist) -> tuple[list[Tile], list[Tile]]:
         alphabet = DIGITS if label.isdigit() else CAPITALS if label.isupper() else None
         if alphabet is None:
             continue
-        q = np.array([p[classes.index(c)] for c in alphabet])
+        q = p[columns[alphabet]]
         if alphabet is CAPITALS:  # a lowercase class counts for its capital, as in a name
-            for c in classes:
-                if c.islower():
-                    q[alphabet.index(c.upper())] += p[classes.index(c)]
+            for capital, column in lowercase:
+                q[capital] += p[column]
         tile = (int(index), label)
         (candidates if q.max() > q[alphabet.index(label)] else others).append(tile)
     return candidates, others
