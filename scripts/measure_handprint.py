@@ -11,8 +11,9 @@ of right and wrong readings, and the time per cell; per field kind, the lowest r
 --target on these cells (with several seeds, also what each seed's cells let through at the threshold chosen
 on the other seeds'); then the CPU to read a full sheet in one call (15 rows of name, postal code, year,
 e-mail and phone) and cross-check each row's e-mail, the median of SHEETS_TIMED sheets. Names are signers'
-names as the test bench makes them ("name") and random letters, the reader without its lexicon's help
-("name_random"); e-mails are random addresses ("email") and addresses as signers make them of their names,
+names as the test bench makes them ("name"), the same names not in block capitals ("name_cased": « Marie-Ève
+Tremblay », « Marie-Ève TREMBLAY », « marie-ève tremblay ») and random letters, the reader without its lexicon's
+help ("name_random"); e-mails are random addresses ("email") and addresses as signers make them of their names,
 read with the name and birth year of their row and cross-checked against them as the pipeline does
 ("email_row").
 
@@ -44,7 +45,7 @@ from sheetscan.fields import POSTAL_FIRST, POSTAL_OTHER, FieldKind, is_valid, va
 from sheetscan.stages.crosscheck import check_row
 from sheetscan.stages.engines import make_engine
 from sheetscan.stages.recognize import CellImage, Engine
-from sheetscan.synth.content import Person, email_entry, make_person
+from sheetscan.synth.content import Person, cased, email_entry, make_person
 from sheetscan.synth.glyph_cells import Glyph, Item, compose_cell
 
 FIXTURE = _emnist.REPO_ROOT / "tests" / "fixtures" / "emnist_heldout_sample"
@@ -157,6 +158,16 @@ def real_name(pool: Pool, rng: np.random.Generator) -> tuple[list[Item], str]:
     return items, f"{person.first} {person.last}".upper()
 
 
+def cased_name(pool: Pool, rng: np.random.Generator) -> tuple[list[Item], str]:
+    """A signer's name as written by those who ignore the form's « lettres moulées » (`content.cased`)."""
+    while True:
+        person = make_person(random.Random(int(rng.integers(2**31))))
+        name = f"{person.first} {person.last}".upper()
+        items = _drawn(pool, cased(name, random.Random(int(rng.integers(2**31)))), rng)
+        if items is not None:
+            return items, name
+
+
 def email(pool: Pool, rng: np.random.Generator) -> tuple[list[Item], str]:
     def word(n: int) -> str:
         return "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), size=n))
@@ -173,6 +184,7 @@ KINDS: dict[str, tuple[FieldKind, Callable[[Pool, np.random.Generator], tuple[li
     "phone": (FieldKind.PHONE, phone),
     "name": (FieldKind.NAME, real_name),
     "name_random": (FieldKind.NAME, name),  # random letters: the reader without its lexicon's help
+    "name_cased": (FieldKind.NAME, cased_name),  # signers' names in lower or title case
     "email": (FieldKind.EMAIL, email),
 }
 
@@ -180,7 +192,7 @@ KINDS: dict[str, tuple[FieldKind, Callable[[Pool, np.random.Generator], tuple[li
 def measure(engine: Engine, pool: Pool, n: int, seed: int, pen_px: int, threshold: float,
             machine: list[MachineReading]) -> None:
     for label, (kind, make) in KINDS.items():
-        if kind == FieldKind.EMAIL and "a" not in pool:
+        if label in ("email", "name_cased") and "a" not in pool:
             continue  # the fixture holds no lowercase letters
         rng = np.random.default_rng(seed)
         cells, truths = [], []

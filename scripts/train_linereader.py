@@ -50,6 +50,7 @@ from sheetscan.stages.names import strip_accents
 from sheetscan.stages.ppocr import HEIGHT, KNOWN_DOMAINS, STRIDE, prepare
 from sheetscan.stages.recognize import CELL_PX_PER_MM
 from sheetscan.synth import fill
+from sheetscan.synth.content import cased
 from sheetscan.synth.fill import HELD_OUT_FONTS, TRAINING_FONTS, _cap_ratio, make_writer, text_mask
 from sheetscan.synth.glyph_cells import Glyph, Item, compose_cell
 
@@ -60,7 +61,7 @@ CHARACTERS = (
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" + "ÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸ" + "-'.@_+()"
 )
 CLASSES = ("<blank>", *CHARACTERS, " ")
-ACCENT_OF = {"acute": "ÉÁ", "grave": "ÈÀÙ", "circumflex": "ÊÂÎÔÛ"}  # what compose_cell can draw
+ACCENT_OF = {"acute": "ÉÁéá", "grave": "ÈÀÙèàù", "circumflex": "ÊÂÎÔÛêâîôû"}  # what compose_cell can draw
 SEED = 20261129
 # More hands to learn from than the bench's training fonts: Debian's handwriting-like and school-print fonts
 # (`apt-get install fonts-bwht fonts-dancingscript fonts-femkeklaver fonts-humor-sans fonts-rufscript
@@ -242,10 +243,14 @@ def scan(cell: np.ndarray, rng: random.Random) -> np.ndarray:
 
 
 def make_line(seed: int, pool: dict[str, list[np.ndarray]], fonts: dict[str, str],
-              emnist_share: float) -> tuple[np.ndarray, str] | None:
+              emnist_share: float, cased_share: float = 0.0) -> tuple[np.ndarray, str] | None:
     rng = random.Random(seed)
     first, last = _names()
     text = random_text(rng, first, last)
+    is_name = not any(c.isdigit() or c == "@" for c in text)
+    case_rng = random.Random(seed ^ 0x5EED)  # its own draws: with no cased share, the lines are as before
+    if is_name and case_rng.random() < cased_share:
+        text = cased(text, case_rng)
     if rng.random() < emnist_share:
         cell, label = emnist_cell(text, pool, rng)
     else:
@@ -256,17 +261,18 @@ def make_line(seed: int, pool: dict[str, list[np.ndarray]], fonts: dict[str, str
     grey = np.clip((line.tensor[0] * 0.5 + 0.5) * 255, 0, 255).astype(np.uint8)
     if grey.shape[1] < 4 * STRIDE or grey.shape[1] > 1200:
         return None
-    return grey, label
+    # The network has capitals only for accented letters: a written « é » is labelled É (names fold to capitals).
+    return grey, "".join(c.upper() if c not in CHARACTERS and c.upper() in CHARACTERS else c for c in label)
 
 
 _POOL: dict[str, list[np.ndarray]] = {}
 _FONTS: dict[str, str] = {}
-_SHARE = [0.5]
+_SHARE = [0.5, 0.0]  # EMNIST lines, names not in capitals
 
 
-def _init(data: Path, share: float, with_extra: bool) -> None:
+def _init(data: Path, share: float, with_extra: bool, cased_share: float) -> None:
     _FONTS.update(usable_fonts(with_extra))
-    _SHARE[0] = share
+    _SHARE[:] = [share, cased_share]
     emnist = _emnist.load(data)
     train = ~_emnist.heldout_mask(len(emnist.chars))
     for tile, c in zip(emnist.tiles[train], emnist.chars[train], strict=True):
@@ -274,14 +280,15 @@ def _init(data: Path, share: float, with_extra: bool) -> None:
 
 
 def _one(seed: int) -> tuple[np.ndarray, str] | None:
-    return make_line(seed, _POOL, _FONTS, _SHARE[0])
+    return make_line(seed, _POOL, _FONTS, *_SHARE)
 
 
 def build_data(args: argparse.Namespace) -> int:
     started = time.time()
     print("fonts:", ", ".join(usable_fonts(args.extra_fonts)))
     lines, labels = [], []
-    with Pool(args.workers, initializer=_init, initargs=(args.emnist, args.emnist_share, args.extra_fonts)) as pool:
+    with Pool(args.workers, initializer=_init, initargs=(args.emnist, args.emnist_share, args.extra_fonts,
+                                                           args.cased_names)) as pool:
         for n, item in enumerate(pool.imap(_one, range(args.seed, args.seed + args.lines), chunksize=64)):
             if item is not None:
                 lines.append(item[0])
@@ -460,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--seed", type=int, default=SEED)
     d.add_argument("--workers", type=int, default=2)
     d.add_argument("--emnist-share", type=float, default=0.5, help="share of lines made of EMNIST characters")
+    d.add_argument("--cased-names", type=float, default=0.0,
+                   help="share of names written in lower or title case rather than block capitals")
     d.add_argument("--extra-fonts", action=argparse.BooleanOptionalAction, default=True,
                    help="also write in EXTRA_FONTS (else the bench's training fonts only)")
     d.add_argument("--out", type=Path, required=True)

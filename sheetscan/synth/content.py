@@ -330,6 +330,20 @@ def name_entry(person: Person) -> Entry:
     return _entry(FieldKind.NAME, f"{person.first} {person.last}".upper())
 
 
+def cased(name: str, rng: random.Random) -> str:
+    """A name (« MARIE-ÈVE TREMBLAY ») as signers who ignore « lettres moulées » write it: « Marie-Ève Tremblay »,
+    « Marie-Ève TREMBLAY » or « marie-ève tremblay »."""
+
+    def title(text: str) -> str:
+        return "".join(c.lower() if i and text[i - 1] not in " -'" else c for i, c in enumerate(text))
+
+    given, _, surname = name.partition(" ")
+    style = rng.choices(["title", "surname", "lower"], weights=[50, 35, 15])[0]
+    if style == "title":
+        return title(name)
+    return f"{title(given)} {surname}" if style == "surname" else name.lower()
+
+
 def postal_entry(rng: random.Random) -> Entry:
     first = _weighted(rng, POSTAL_FIRST_WEIGHTS)
     d = [str(rng.randint(1, 9)), str(rng.randint(0, 9)), str(rng.randint(0, 9))]

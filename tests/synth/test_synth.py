@@ -13,7 +13,7 @@ from PIL import Image
 from sheetscan.fields import FieldKind, validate
 from sheetscan.render import MM_PER_INCH, render_blank
 from sheetscan.synth import generate
-from sheetscan.synth.content import Entry, SheetContent, SignerRow, make_sheet, postal_entry
+from sheetscan.synth.content import Entry, SheetContent, SignerRow, cased, make_sheet, postal_entry
 from sheetscan.synth.fill import FONTS, RENDER_DPI, fill_sheet
 from sheetscan.synth.glyph_cells import Glyph, compose_cell
 from sheetscan.synth.scan import ScanParams, output_size, scan_page
@@ -68,6 +68,13 @@ def test_postal_codes_are_mostly_quebec() -> None:
     codes = [postal_entry(rng).value for _ in range(500)]
     assert sum(c[0] in "HJG" for c in codes) > 0.85 * len(codes)
     assert any(" " not in postal_entry(rng).written for _ in range(50))
+
+
+def test_names_not_in_capitals_keep_their_letters_and_capitalise_each_word_part() -> None:
+    rng = random.Random(5)
+    written = {cased("MARIE-ÈVE D'ANJOU", rng) for _ in range(60)}
+    assert written == {"Marie-Ève D'Anjou", "Marie-Ève D'ANJOU", "marie-ève d'anjou"}
+    assert all(validate(FieldKind.NAME, w) == "MARIE-ÈVE D'ANJOU" for w in written)
 
 
 def test_blank_row_stays_blank_and_written_cells_get_ink(template: Template, blank: Image.Image) -> None:
