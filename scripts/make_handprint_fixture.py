@@ -3,9 +3,10 @@
     .venv/bin/python scripts/make_handprint_fixture.py [--data ../shared/data/emnist-byclass-test]
 
 Picks, at random (fixed seed) among the characters `train_handprint.py` holds out of training, PER_DIGIT tiles
-of each digit and PER_CAPITAL tiles of each capital letter (written as a capital in EMNIST). Writes
-tests/fixtures/emnist_heldout_sample.png (a grid of 28x28 tiles, row-major, white ink on black) and
-tests/fixtures/emnist_heldout_sample.json (`chars`, one per tile, and `source_index` in the EMNIST test split).
+of each digit, PER_CAPITAL tiles of each capital letter and PER_LOWER of each lowercase letter (as EMNIST
+labels them). Writes tests/fixtures/emnist_heldout_sample.png (a grid of 28x28 tiles, row-major, white ink on
+black) and tests/fixtures/emnist_heldout_sample.json (`chars`, one per tile, and `source_index` in the EMNIST
+test split).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from PIL import Image
 FIXTURE = _emnist.REPO_ROOT / "tests" / "fixtures" / "emnist_heldout_sample"
 PER_DIGIT = 5
 PER_CAPITAL = 3
+PER_LOWER = 3  # drawn after the others: adding them left the digits' and capitals' picks as they were
 COLUMNS = 16
 SEED = 7
 
@@ -34,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     held = np.flatnonzero(_emnist.heldout_mask(len(data.chars)))
     rng = np.random.default_rng(SEED)
     picked: list[int] = []
-    for chars, count in (("0123456789", PER_DIGIT), ("ABCDEFGHIJKLMNOPQRSTUVWXYZ", PER_CAPITAL)):
+    for chars, count in (("0123456789", PER_DIGIT), ("ABCDEFGHIJKLMNOPQRSTUVWXYZ", PER_CAPITAL),
+                         ("abcdefghijklmnopqrstuvwxyz", PER_LOWER)):
         for c in chars:
             pool = held[data.chars[held] == c]
             picked.extend(int(i) for i in rng.choice(pool, size=count, replace=False))
