@@ -21,9 +21,9 @@ from sheetscan.stages.engines import EngineName
 # (`scripts/audit_emnist.py`): every reader and any person misread them alike. Birth years keep 0.4, which
 # still accepts only agreeing readers: anything from 0.001 met the target. Phones keep the threshold calibrated
 # before the line reader learnt names in lower case (version 2): its new calibration, 0.9921, accepted 2 wrong
-# phones of 43 on a second draw of the held-out fonts. A threshold above 1 sends every cell
-# of its kind to review. `sheetscan eval --tradeoff` shows the trade-off on any labelled batch; a lower
-# threshold accepts more and lets more errors through.
+# phones of 43 on a second draw of the held-out fonts. A threshold above 1 sends every cell of its kind to review.
+# `sheetscan eval --tradeoff` shows the trade-off on any labelled batch; a lower threshold accepts more and lets
+# more errors through.
 DEFAULT_REVIEW_THRESHOLDS: dict[FieldKind, float] = {
     FieldKind.NAME: 0.9998,
     FieldKind.POSTAL_CODE: 0.962,

@@ -4,9 +4,9 @@ Trained by `scripts/train_linereader.py` from scratch on lines composed of EMNIS
 thousands of writers) and lines written in handwriting-like fonts (never the bench's held-out ones), its names in
 block capitals and, as some signers write them anyway, in lower or title case; no weights from elsewhere. It has
 PP-OCR's interface (a 48-pixel-high line in, one column of character probabilities per 8 pixels out), so the
-same field-constrained decoding (`ppocr.PpocrEngine.decode`) reads its output. Its value is
-as an independent voice: different data, different network, different mistakes; where it and PP-OCR agree, they
-are rarely both wrong.
+same field-constrained decoding (`ppocr.PpocrEngine.decode`) reads its output. Its value is as an independent
+voice: different data, different network, different mistakes; where it and PP-OCR agree, they are rarely both
+wrong.
 """
 
 from __future__ import annotations
