@@ -143,12 +143,13 @@ def _drawn(pool: Pool, text: str, rng: np.random.Generator) -> list[Item] | None
     return items
 
 
-def _person(pool: Pool, rng: np.random.Generator) -> tuple[Person, list[Item]]:
+def _person(pool: Pool, rng: np.random.Generator,
+            written: Callable[[str], str] = lambda name: name) -> tuple[Person, list[Item]]:
     """A signer as the test bench makes them (its own name lists: the reader's lexicon was not built from
-    them) whose name, in block capitals, the composer can draw."""
+    them) whose name, in block capitals or as `written` rewrites them, the composer can draw."""
     while True:
         person = make_person(random.Random(int(rng.integers(2**31))))
-        items = _drawn(pool, f"{person.first} {person.last}".upper(), rng)
+        items = _drawn(pool, written(f"{person.first} {person.last}".upper()), rng)
         if items is not None:
             return person, items
 
@@ -160,12 +161,8 @@ def real_name(pool: Pool, rng: np.random.Generator) -> tuple[list[Item], str]:
 
 def cased_name(pool: Pool, rng: np.random.Generator) -> tuple[list[Item], str]:
     """A signer's name as written by those who ignore the form's « lettres moulées » (`content.cased`)."""
-    while True:
-        person = make_person(random.Random(int(rng.integers(2**31))))
-        name = f"{person.first} {person.last}".upper()
-        items = _drawn(pool, cased(name, random.Random(int(rng.integers(2**31)))), rng)
-        if items is not None:
-            return items, name
+    person, items = _person(pool, rng, lambda name: cased(name, random.Random(int(rng.integers(2**31)))))
+    return items, f"{person.first} {person.last}".upper()
 
 
 def email(pool: Pool, rng: np.random.Generator) -> tuple[list[Item], str]:
