@@ -22,6 +22,15 @@ def test_blank_and_noisy_cells_are_not_written() -> None:
     assert (ink.cleaned[ys, xs] == 255).all()
 
 
+def test_faint_thin_strokes_reach_the_reader() -> None:
+    cell = _cell()
+    cv2.putText(cell, "AN", (20, 100), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 40, 6)
+    cv2.line(cell, (200, 70), (240, 70), 195, 2)  # a hyphen in a thin pen, lighter than INK_LEVEL once scanned
+    ink = measure(cell, 245)
+    assert ink.written
+    assert (ink.cleaned[69:72, 200:241] == 195).all()
+
+
 def test_a_written_digit_is_written() -> None:
     cell = _cell()
     cv2.putText(cell, "7", (40, 110), cv2.FONT_HERSHEY_SIMPLEX, 3.0, 30, 6)
