@@ -1,5 +1,6 @@
 import numpy as np
 
+from sheetscan.config import Settings
 from sheetscan.fields import FieldKind
 from sheetscan.stages.combined import CombinedEngine, combine
 from sheetscan.stages.recognize import CellImage, Reading
@@ -12,7 +13,20 @@ def test_agreement_after_normalising_raises_confidence() -> None:
     engine = CombinedEngine(FakeEngine({"postal_code": "H2X 1Y4"}, 0.8), FakeEngine({"postal_code": "h2x1y4"}, 0.7))
     [reading] = engine.read([CELL])
     assert reading.text == "H2X 1Y4" and reading.confidence > 0.9
-    assert reading.engine == "vote-3:fake-1+fake-1"
+    assert reading.engine == "vote-4:fake-1+fake-1"
+
+
+def test_a_name_all_three_read_alike_gains_the_lexicons_voice_when_it_knows_every_word() -> None:
+    cell = CellImage(CELL.image, FieldKind.NAME)
+
+    def voted(text: str, third: str) -> float:
+        readings = [Reading(text, 0.9, "ppocr"), Reading(text, 0.9, "lines"), Reading(third, 0.9, "cnn")]
+        return combine(cell, readings, "c").confidence
+
+    known = voted("MARIE TREMBLAY", "MARIE TREMBLAY")
+    assert known > Settings().threshold(FieldKind.NAME)
+    assert voted("MARIE TREMBLAY", "MARIE TREMBLAT") < 0.9999 < known  # the third disagrees: no lexicon voice
+    assert voted("MARIE TREMBLAX", "MARIE TREMBLAX") < Settings().threshold(FieldKind.NAME)  # an unknown word
 
 
 def test_disagreement_keeps_the_primary_marked_down() -> None:
