@@ -156,4 +156,4 @@ def test_each_row_email_is_weighed_against_its_own_row_name(template: Template) 
     result = read_page(page, [template], engine, Settings())
     emails = [next(c for c in r.cells if c.field == "email") for r in result.rows[:2]]
     assert [e.value for e in emails] == ["marie.cote@y.ca", "jean.roy@y.ca"]  # a dot put back, rows not crossed
-    assert all(e.engine == "rows-1+row-1" and e.review_reason is ReviewReason.LOW_CONFIDENCE for e in emails)
+    assert all(e.engine == "rows-1+row-2" and e.review_reason is ReviewReason.LOW_CONFIDENCE for e in emails)

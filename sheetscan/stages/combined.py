@@ -68,9 +68,10 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     joint = joint_scores(readings)
     if first is not None and len(values) > 1 and values[1] == first:
         agreeing = [r.confidence for r, v in zip(readings, values, strict=True) if v == first]
-        if len(agreeing) >= 3 and len(agreeing) == len(readings) and _known_name(cell.kind, first):
+        voices = len(agreeing)
+        if voices >= 3 and voices == len(readings) and _known_name(cell.kind, first):
             agreeing.append(LEXICON_VOICE)
-        return Reading(readings[0].text, round(_either(*agreeing), DECIMALS), name, joint)
+        return Reading(readings[0].text, round(_either(*agreeing), DECIMALS), name, joint, voices)
     known_name = first is not None and _known_name(cell.kind, first)
     value = None if known_name or joint is None else _weighed(values, joint, cell.kind)
     if value is None:  # a known name, or no network to weigh with: what two readers agree on, else the first
@@ -79,7 +80,7 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     backers = [r for r, v in zip(readings, values, strict=True) if v is not None and v == value]
     if len(backers) >= 2:
         confidence = _either(*(r.confidence for r in backers)) * DISAGREE_FACTOR
-        return Reading(backers[0].text, round(confidence, DECIMALS), name, joint)
+        return Reading(backers[0].text, round(confidence, DECIMALS), name, joint, len(backers))
     chosen = backers[0] if backers else readings[0]
     marked_down = chosen.confidence * DISAGREE_FACTOR ** (len(readings) - 1)
     return Reading(chosen.text, round(marked_down, DECIMALS), name, joint)

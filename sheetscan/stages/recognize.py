@@ -34,6 +34,7 @@ class Reading:
     # For a reader that can weigh other spellings of the same cell (a CTC network): the log probability of each
     # of some field values as its network saw the cell. Not stored; used to choose between values.
     spelling_scores: Callable[[Sequence[str]], list[float]] | None = field(default=None, compare=False, repr=False)
+    voices: int = 1  # how many independent readers gave this value (the combined engine's agreement)
 
 
 class Engine(Protocol):

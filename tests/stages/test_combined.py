@@ -24,6 +24,7 @@ def test_a_name_all_three_read_alike_gains_the_lexicons_voice_when_it_knows_ever
         return combine(cell, readings, "c").confidence
 
     known = voted("MARIE TREMBLAY", "MARIE TREMBLAY")
+    assert combine(cell, [Reading("MARIE TREMBLAY", 0.9, "x")] * 3, "c").voices == 3
     assert known > Settings().threshold(FieldKind.NAME)
     assert voted("MARIE TREMBLAY", "MARIE TREMBLAT") < 0.9999 < known  # the third disagrees: no lexicon voice
     assert voted("MARIE TREMBLAX", "MARIE TREMBLAX") < Settings().threshold(FieldKind.NAME)  # an unknown word

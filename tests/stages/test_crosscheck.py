@@ -3,9 +3,10 @@ from sheetscan.stages.crosscheck import addresses, check_row, email_from_name
 from sheetscan.stages.recognize import Reading
 
 
-def _email(text: str, nats_per_edit: float, confidence: float = 0.6) -> Reading:
+def _email(text: str, nats_per_edit: float, confidence: float = 0.6, voices: int = 1) -> Reading:
     """A reading whose network finds each letter away from what it read `nats_per_edit` less likely."""
-    return Reading(text, confidence, "net-1", lambda values: [-nats_per_edit * edit_distance(v, text) for v in values])
+    return Reading(text, confidence, "net-1", lambda values: [-nats_per_edit * edit_distance(v, text) for v in values],
+                   voices)
 
 
 def test_addresses_people_make_of_a_name_near_the_reading() -> None:
@@ -25,7 +26,7 @@ def test_an_address_near_the_name_replaces_the_reading_for_review() -> None:
     checked = email_from_name(_email("karine.mercverl8@gmail.com", 5.0), "KARINE MERCIER", "1994")
     assert checked.text == "karine.mercier18@gmail.com"
     assert checked.confidence < 0.6 * 0.5  # a guess from the row: a person confirms it
-    assert checked.engine == "net-1+row-1"
+    assert checked.engine == "net-1+row-2"
 
 
 def test_the_reading_stays_when_the_network_saw_otherwise() -> None:
@@ -35,9 +36,22 @@ def test_the_reading_stays_when_the_network_saw_otherwise() -> None:
 
 def test_an_address_that_already_spells_the_name_stays_unless_a_separator_was_likely_missed() -> None:
     clear = _email("kmercier@gmail.com", 15.0)  # the network is sure there is no dot
-    assert email_from_name(clear, "KARINE MERCIER", "1994") is clear
+    assert email_from_name(clear, "KARINE MERCIER", "1994").text == "kmercier@gmail.com"
     faint = _email("karinemercier@gmail.com", 5.0)  # a dot is small: readers miss it
     assert email_from_name(faint, "KARINE MERCIER", "1994").text == "karine.mercier@gmail.com"
+
+
+def test_an_address_two_readers_read_alike_that_spells_the_row_name_gains_the_rows_voice() -> None:
+    spelled = email_from_name(_email("karine.mercier94@gmail.com", 15.0, 0.5, 2), "KARINE MERCIER", "1994")
+    assert spelled.text == "karine.mercier94@gmail.com" and spelled.confidence > 0.999
+    assert spelled.engine == "net-1+row-2" and spelled.voices == 2
+    alone = _email("karine.mercier94@gmail.com", 15.0, 0.5)  # one reader's: its decoder may have bent it
+    assert email_from_name(alone, "KARINE MERCIER", "1994") is alone
+    for address in ["karine.mercier5@gmail.com", "kmercier@monfournisseur.org", "chatonbleu77@gmail.com"]:
+        reading = _email(address, 15.0, 0.5, 2)  # other digits than the year's, an unknown provider, another name
+        assert email_from_name(reading, "KARINE MERCIER", "1994") is reading
+    unspelled = _email("kmercier@gmail.com", 15.0, 0.5, 2)
+    assert email_from_name(unspelled, "KARINE", "1994") is unspelled  # no surname to spell
 
 
 def test_nothing_to_weigh_with_leaves_the_reading() -> None:
