@@ -73,20 +73,31 @@ def _digits(local: str, year: str | None) -> list[str]:
     return out
 
 
+def _parts(words: list[list[str]]) -> tuple[list[str], list[str]]:
+    """Given names (with and without their hyphen) and surnames (each word, and all of them joined) of a name's
+    words in address form."""
+    firsts = list(dict.fromkeys(f for option in words[0] for f in (option, option.replace("-", ""))))
+    rest = words[1:]
+    lasts = [w for options in rest for w in options]
+    lasts += [sep.join(options[0] for options in rest) for sep in SEPARATORS if len(rest) > 1]
+    return firsts, lasts
+
+
+def _joined(firsts: list[str], lasts: list[str]) -> list[str]:
+    """Given name (or its initial) and surname in either order, joined by each usual separator, the more usual
+    first."""
+    return [x for sep in SEPARATORS for last in lasts for f in firsts
+            for x in (f + sep + last, last + sep + f, f[0] + sep + last)]
+
+
 def addresses(name: str, year: str | None, local: str) -> list[str]:
     """Local parts people make of a name and birth year, within a few letters of the one read; of two that
     differ only by their separator, the more usual first (SEPARATORS' order)."""
     words = _words(name)
     if len(words) < 2:
         return []
-    firsts = list(dict.fromkeys(f for option in words[0] for f in (option, option.replace("-", ""))))
-    rest = words[1:]
-    lasts = [w for options in rest for w in options]
-    lasts += [sep.join(options[0] for options in rest) for sep in SEPARATORS if len(rest) > 1]
-    stems = [*firsts, *lasts]
-    for sep in SEPARATORS:
-        for last in lasts:
-            stems += [x for f in firsts for x in (f + sep + last, last + sep + f, f[0] + sep + last)]
+    firsts, lasts = _parts(words)
+    stems = [*firsts, *lasts, *_joined(firsts, lasts)]
     budget = max(2, len(local) // 2)
     made = (s + d for s in stems for d in _digits(local, year))
     return list(dict.fromkeys(a for a in made if edit_distance(a, local) <= budget))
@@ -96,14 +107,11 @@ def spells_name(address: str, name: str, year: str | None) -> bool:
     """The address is the name's given name (or its initial) and surname, in either order, joined by one usual
     separator or none, then no digits or the birth year's (four or two), at a provider Quebecers use."""
     local, domain = address.rsplit("@", 1)
-    words = [options[0] for options in _words(name)]
+    words = [options[:1] for options in _words(name)]  # as read, without the lexicon's neighbours
     if len(words) < 2 or domain not in KNOWN_DOMAINS:
         return False
-    firsts = {words[0], words[0].replace("-", "")}
-    lasts = {*words[1:], *(sep.join(words[1:]) for sep in SEPARATORS)}
-    stems = {x for sep in SEPARATORS for f in firsts for last in lasts for x in (f + sep + last, last + sep + f,
-                                                                                  f[0] + sep + last)}
-    return any(local == stem + digits for stem in stems for digits in ["", *([year, year[2:]] if year else [])])
+    digits = ["", *([year, year[2:]] if year else [])]
+    return any(local == stem + d for stem in _joined(*_parts(words)) for d in digits)
 
 
 def email_from_name(email: Reading, name: str | None, year: str | None) -> Reading:
