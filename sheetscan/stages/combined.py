@@ -30,8 +30,8 @@ VOTE_VERSION = 4  # in the engine's name (provenance); 2: disagreements weighed 
 DISAGREE_FACTOR = 0.3
 # Of the names all three readers read alike, those whose every word the lexicon knows were never wrong: 0 of
 # 2,013 in real EMNIST handwriting (`measure_handprint.py` cells, signers' names, seeds 100-4000, pens 0 and +3),
-# against 36 of 1,394 signers' names and random letters the lexicon does not know (2.6 %). Counted as a voice of
-# 0.999, it lets 41-45 % of signers' names through the names' review threshold instead of 7-8 %.
+# against 72 of 2,763 signers' names and random letters it does not wholly know (2.6 %). Counted as a voice of
+# 0.999, it lets 41 % of signers' names through the names' review threshold instead of 8 %.
 LEXICON_VOICE = 0.999
 AGREE_NATS = 4.0  # what a second reader's agreement is worth when the networks weigh disagreeing values
 DECIMALS = 9  # agreeing readers' doubts multiply down to 1e-9 and below: six decimals made a third of phones tie at
