@@ -4,8 +4,8 @@ The first engine (PP-OCR, trained on real text lines) is the primary reader; the
 other data with other methods (the line reader, from scratch on lines of EMNIST hand print and fonts; the
 EMNIST character CNN) and read the same cells. Values are compared after the field's normaliser:
 - the primary and the second agree: that value, with their confidences combined (noisy-or), and the third's too
-  when it agrees as well; a name all three read alike and whose every word the lexicon knows has one more
-  voice, the lexicon's (LEXICON_VOICE);
+  when it agrees as well; a name whose every word the lexicon knows has one more voice, the lexicon's
+  (LEXICON_VOICE), when all three read it alike or the two networks read it without the lexicon's help;
 - otherwise the value goes to review, marked down (x DISAGREE_FACTOR, twice if only one reader gave it),
   and the prefilled value is the one the two CTC networks together find likeliest (`_weighed`: each scores
   every reader's value on its own view of the cell, a value two readers gave gets a bonus, and so does a name
@@ -28,10 +28,12 @@ from sheetscan.stages.recognize import CellImage, Engine, Reading, opencv_single
 VOTE_VERSION = 4  # in the engine's name (provenance); 2: disagreements weighed by the networks; 3: and names
 # by the lexicon; 4: the lexicon's voice
 DISAGREE_FACTOR = 0.3
-# Of the names all three readers read alike, those whose every word the lexicon knows were never wrong: 0 of
-# 2,013 in real EMNIST handwriting (`measure_handprint.py` cells, signers' names, seeds 100-4000, pens 0 and +3),
-# against 72 of 2,763 signers' names and random letters it does not wholly know (2.6 %). Counted as a voice of
-# 0.999, it lets 41 % of signers' names through the names' review threshold instead of 8 %.
+# Names the two networks read alike whose every word the lexicon knows, in real EMNIST handwriting
+# (`measure_handprint.py` cells, signers' names, seeds 100-4000, pens 0 and +3): when the third reader agreed
+# too, 0 wrong of 2,013; when it did not but neither network's lexicon had changed a letter, 0 of 932; when one
+# had (LINH snapped to the known LINA by both), 38 of 467. Names all three read alike that the lexicon does not
+# wholly know: 72 of 2,763 wrong, random letters included. Counted as a voice of 0.999 in the first two cases,
+# the lexicon lets 58 % of signers' names through the names' review threshold instead of 8 %.
 LEXICON_VOICE = 0.999
 AGREE_NATS = 4.0  # what a second reader's agreement is worth when the networks weigh disagreeing values
 DECIMALS = 9  # agreeing readers' doubts multiply down to 1e-9 and below: six decimals made a third of phones tie at
@@ -69,7 +71,8 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     if first is not None and len(values) > 1 and values[1] == first:
         agreeing = [r.confidence for r, v in zip(readings, values, strict=True) if v == first]
         voices = len(agreeing)
-        if voices >= 3 and voices == len(readings) and _known_name(cell.kind, first):
+        unaided = not (readings[0].aided or readings[1].aided)
+        if _known_name(cell.kind, first) and (voices == len(readings) >= 3 or unaided):
             agreeing.append(LEXICON_VOICE)
         return Reading(readings[0].text, round(_either(*agreeing), DECIMALS), name, joint, voices)
     known_name = first is not None and _known_name(cell.kind, first)

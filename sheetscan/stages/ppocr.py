@@ -526,21 +526,23 @@ class PpocrEngine:
             line = lines[i]
             assert line is not None
             kind = cells[i].kind
-            text, confidence = self.decode(kind, p, line.gaps, line.marks, line.runs)
+            text, confidence, aided = self.decode(kind, p, line.gaps, line.marks, line.runs)
             scorer = partial(self.spelling_scores, kind, p) if kind in self.alphabets else None
-            readings[i] = Reading(text, confidence, self.name, scorer)
+            readings[i] = Reading(text, confidence, self.name, scorer, aided=aided)
         return readings
 
     def decode(self, kind: FieldKind, probs: np.ndarray, gaps: list[tuple[int, int]],
-               marks: Sequence[Mark] = (), runs: Sequence[tuple[int, int]] = ()) -> tuple[str, float]:
+               marks: Sequence[Mark] = (), runs: Sequence[tuple[int, int]] = ()) -> tuple[str, float, bool]:
+        """The field's value, its confidence, and whether the name lexicon changed the letters read."""
         if kind is FieldKind.TEXT:  # free text (a group's name): whatever the network reads
             emitted, _ = best_path(np.log(np.maximum(probs, 1e-12)))
             text = "".join(self.classes[k] for k, _, _ in emitted).strip()
-            return text, round(_peaks(probs, [k for k, _, _ in emitted]), 4) if text else 0.0
+            return text, round(_peaks(probs, [k for k, _, _ in emitted]), 4) if text else 0.0, False
         alphabet = self.alphabets[kind]
         folded = alphabet.fold(probs)
         logp = np.log(np.maximum(folded, 1e-12))
         free = float(np.log(np.maximum(probs.max(axis=1), 1e-12)).sum())
+        aided = False
         everything = np.arange(1, folded.shape[1])
         if kind in (FieldKind.NAME, FieldKind.EMAIL):
             emitted, score = best_path(logp)
@@ -554,8 +556,10 @@ class PpocrEngine:
             text = "".join(chars)
             columns = [k for k, _, _ in emitted]
             if kind is FieldKind.NAME:
+                read = text
                 text, cost = _known_names(lexicon().fix(text), folded, self.skeleton_column)
                 score -= cost
+                aided = text != read
             if kind is FieldKind.EMAIL:
                 read = text
                 text, columns, score = _email(text, columns, score, alphabet, logp)
@@ -566,9 +570,9 @@ class PpocrEngine:
             text, columns, score, slots = self._pattern(kind, alphabet, logp)
             margins = [margin(folded, c, slice(None), slot) for c, slot in zip(columns, slots, strict=True)]
         if not columns:
-            return "", 0.0
+            return "", 0.0, False
         keep = math.exp(min(0.0, score - free))
-        return text, round(min(margins) * _peaks(folded, columns) * keep, 4)
+        return text, round(min(margins) * _peaks(folded, columns) * keep, 4), aided
 
     def spelling_scores(self, kind: FieldKind, probs: np.ndarray, values: Sequence[str]) -> list[float]:
         """Log probability of the best alignment of the network's output that spells each value (a field

@@ -35,6 +35,7 @@ class Reading:
     # of some field values as its network saw the cell. Not stored; used to choose between values.
     spelling_scores: Callable[[Sequence[str]], list[float]] | None = field(default=None, compare=False, repr=False)
     voices: int = 1  # how many independent readers gave this value (the combined engine's agreement)
+    aided: bool = False  # the name lexicon changed the letters the reader read (snapped a word to a known one)
 
 
 class Engine(Protocol):

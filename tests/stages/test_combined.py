@@ -16,18 +16,19 @@ def test_agreement_after_normalising_raises_confidence() -> None:
     assert reading.engine == "vote-4:fake-1+fake-1"
 
 
-def test_a_name_all_three_read_alike_gains_the_lexicons_voice_when_it_knows_every_word() -> None:
+def test_a_known_name_gains_the_lexicons_voice_when_all_three_agree_or_the_networks_read_it_unaided() -> None:
     cell = CellImage(CELL.image, FieldKind.NAME)
+    threshold = Settings().threshold(FieldKind.NAME)
 
-    def voted(text: str, third: str) -> float:
-        readings = [Reading(text, 0.9, "ppocr"), Reading(text, 0.9, "lines"), Reading(third, 0.9, "cnn")]
+    def voted(text: str, third: str, aided: bool = False) -> float:
+        readings = [Reading(text, 0.9, "ppocr", aided=aided), Reading(text, 0.9, "lines"), Reading(third, 0.9, "cnn")]
         return combine(cell, readings, "c").confidence
 
-    known = voted("MARIE TREMBLAY", "MARIE TREMBLAY")
+    assert voted("MARIE TREMBLAY", "MARIE TREMBLAY", aided=True) > threshold
+    assert voted("MARIE TREMBLAY", "MARIE TREMBLAT") > threshold  # the networks read it without the lexicon
+    assert voted("MARIE TREMBLAY", "MARIE TREMBLAT", aided=True) < threshold  # a snap both networks may share
+    assert voted("MARIE TREMBLAX", "MARIE TREMBLAX") < threshold  # a word the lexicon does not know
     assert combine(cell, [Reading("MARIE TREMBLAY", 0.9, "x")] * 3, "c").voices == 3
-    assert known > Settings().threshold(FieldKind.NAME)
-    assert voted("MARIE TREMBLAY", "MARIE TREMBLAT") < 0.9999 < known  # the third disagrees: no lexicon voice
-    assert voted("MARIE TREMBLAX", "MARIE TREMBLAX") < Settings().threshold(FieldKind.NAME)  # an unknown word
 
 
 def test_disagreement_keeps_the_primary_marked_down() -> None:
