@@ -74,7 +74,7 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
         unaided = not (readings[0].aided or readings[1].aided)
         if _known_name(cell.kind, first) and (voices == len(readings) >= 3 or unaided):
             agreeing.append(LEXICON_VOICE)
-        return Reading(readings[0].text, round(_either(*agreeing), DECIMALS), name, joint, voices)
+        return Reading(readings[0].text, round(_either(*agreeing), DECIMALS), name, joint, voices, not unaided)
     known_name = first is not None and _known_name(cell.kind, first)
     value = None if known_name or joint is None else _weighed(values, joint, cell.kind)
     if value is None:  # a known name, or no network to weigh with: what two readers agree on, else the first
@@ -83,10 +83,11 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
     backers = [r for r, v in zip(readings, values, strict=True) if v is not None and v == value]
     if len(backers) >= 2:
         confidence = _either(*(r.confidence for r in backers)) * DISAGREE_FACTOR
-        return Reading(backers[0].text, round(confidence, DECIMALS), name, joint, len(backers))
+        return Reading(backers[0].text, round(confidence, DECIMALS), name, joint, len(backers),
+                       any(r.aided for r in backers))
     chosen = backers[0] if backers else readings[0]
     marked_down = chosen.confidence * DISAGREE_FACTOR ** (len(readings) - 1)
-    return Reading(chosen.text, round(marked_down, DECIMALS), name, joint)
+    return Reading(chosen.text, round(marked_down, DECIMALS), name, joint, aided=chosen.aided)
 
 
 def _known_name(kind: FieldKind, value: str) -> bool:

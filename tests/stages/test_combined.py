@@ -29,6 +29,8 @@ def test_a_known_name_gains_the_lexicons_voice_when_all_three_agree_or_the_netwo
     assert voted("MARIE TREMBLAY", "MARIE TREMBLAT", aided=True) < threshold  # a snap both networks may share
     assert voted("MARIE TREMBLAX", "MARIE TREMBLAX") < threshold  # a word the lexicon does not know
     assert combine(cell, [Reading("MARIE TREMBLAY", 0.9, "x")] * 3, "c").voices == 3
+    snapped = [Reading("MARIE TREMBLAY", 0.9, "x", aided=True), Reading("MARIE TREMBLAY", 0.9, "y")]
+    assert combine(cell, snapped, "c").aided  # the row's check must know the lexicon had a hand in it
 
 
 def test_disagreement_keeps_the_primary_marked_down() -> None:

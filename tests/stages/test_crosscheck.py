@@ -52,6 +52,8 @@ def test_an_address_two_readers_read_alike_that_spells_the_row_name_gains_the_ro
         assert email_from_name(reading, "KARINE MERCIER", "1994") is reading
     unspelled = _email("kmercier@gmail.com", 15.0, 0.5, 2)
     assert email_from_name(unspelled, "KARINE", "1994") is unspelled  # no surname to spell
+    snapped = _email("jean.onell@gmail.com", 15.0, 0.5, 2)  # the name's lexicon changed a letter: no voice
+    assert email_from_name(snapped, "JEAN O'NELL", None, name_aided=True) is snapped
 
 
 def test_nothing_to_weigh_with_leaves_the_reading() -> None:
@@ -68,6 +70,11 @@ def test_check_row_weighs_the_email_against_the_row_name_and_year() -> None:
     checked = check_row(row)
     assert checked[FieldKind.EMAIL].text == "karine.mercier@gmail.com"
     assert checked[FieldKind.NAME] is row[FieldKind.NAME]
+    spelled = _email("karine.mercier@gmail.com", 15.0, 0.5, 2)
+    for aided, vouched in [(False, True), (True, False)]:
+        name = Reading("KARINE MERCIER", 0.9, "x", aided=aided)
+        checked = check_row({FieldKind.NAME: name, FieldKind.EMAIL: spelled})[FieldKind.EMAIL]
+        assert (checked.confidence > 0.999) is vouched
     without_name = {FieldKind.EMAIL: email, FieldKind.NAME: Reading("K4R", 0.2, "x")}  # no valid name: unchanged
     assert check_row(without_name)[FieldKind.EMAIL] is email
 
