@@ -41,7 +41,7 @@ DECIMALS = 9  # agreeing readers' doubts multiply down to 1e-9 and below: six de
 SECOND_WEIGHT = 0.5  # the line reader is the weaker network on unseen hands: its view counts half
 
 
-def _either(*confidences: float) -> float:
+def noisy_or(*confidences: float) -> float:
     """Noisy-or: the chance that not all of independent readers are wrong."""
     doubt = 1.0
     for c in confidences:
@@ -74,7 +74,7 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
         unaided = not (readings[0].aided or readings[1].aided)
         if _known_name(cell.kind, first) and (voices == len(readings) >= 3 or unaided):
             agreeing.append(LEXICON_VOICE)
-        return Reading(readings[0].text, round(_either(*agreeing), DECIMALS), name, joint, voices, not unaided)
+        return Reading(readings[0].text, round(noisy_or(*agreeing), DECIMALS), name, joint, voices, not unaided)
     known_name = first is not None and _known_name(cell.kind, first)
     value = None if known_name or joint is None else _weighed(values, joint, cell.kind)
     if value is None:  # a known name, or no network to weigh with: what two readers agree on, else the first
@@ -82,7 +82,7 @@ def combine(cell: CellImage, readings: Sequence[Reading], name: str) -> Reading:
         value = next((v for v in [*agreed, *values] if v is not None), None)
     backers = [r for r, v in zip(readings, values, strict=True) if v is not None and v == value]
     if len(backers) >= 2:
-        confidence = _either(*(r.confidence for r in backers)) * DISAGREE_FACTOR
+        confidence = noisy_or(*(r.confidence for r in backers)) * DISAGREE_FACTOR
         return Reading(backers[0].text, round(confidence, DECIMALS), name, joint, len(backers),
                        any(r.aided for r in backers))
     chosen = backers[0] if backers else readings[0]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 
 from sheetscan.fields import FieldKind, edit_distance, valid_value
+from sheetscan.stages.combined import DECIMALS, noisy_or
 from sheetscan.stages.names import lexicon, strip_accents
 from sheetscan.stages.ppocr import KNOWN_DOMAINS
 from sheetscan.stages.recognize import Reading
@@ -145,7 +146,7 @@ def email_from_name(email: Reading, name: str | None, year: str | None, name_aid
 def _vouched(email: Reading, value: str, name: str, year: str | None, name_aided: bool) -> Reading:
     if name_aided or email.voices < 2 or not spells_name(value, name, year):
         return email
-    confidence = round(1 - (1 - email.confidence) * (1 - ROW_VOICE), 9)
+    confidence = round(noisy_or(email.confidence, ROW_VOICE), DECIMALS)
     return Reading(email.text, confidence, f"{email.engine}+row-{CROSSCHECK_VERSION}", email.spelling_scores,
                    email.voices)
 
