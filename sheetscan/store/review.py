@@ -357,9 +357,6 @@ class ReviewStore:
         low = str(ReviewReason.LOW_CONFIDENCE)
         queued = accepted = 0
         with self._write():
-            pages = self.conn.execute("SELECT id, residual_mm, text_match FROM pages").fetchall()
-            doubtful = [page_id for page_id, residual, text in pages if settings.doubtful(residual, text)]
-            keep = f" AND page_id NOT IN ({', '.join('?' * len(doubtful))})" if doubtful else ""
             for kind, threshold in settings.review_threshold.items():
                 queued += self.conn.execute(
                     "UPDATE cells SET review_state = 'pending', review_reason = ?, version = version + 1"
@@ -370,8 +367,10 @@ class ReviewStore:
                     "UPDATE cells SET review_state = 'auto', review_reason = NULL, version = version + 1"
                     " WHERE review_state = 'pending' AND review_reason = ? AND kind = ? AND confidence >= ?"
                     " AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.cell_id = cells.id AND l.expires_at > ?)"
-                    + keep,
-                    (low, str(kind), threshold, t, *doubtful),
+                    # not on a page whose grid fit is doubtful by these settings (`Settings.doubtful`)
+                    " AND page_id NOT IN (SELECT id FROM pages WHERE residual_mm > ?"
+                    " OR (text_match IS NOT NULL AND text_match < ?))",
+                    (low, str(kind), threshold, t, settings.doubtful_residual_mm, settings.doubtful_text_match),
                 ).rowcount
         return Rerouted(queued, accepted)
 

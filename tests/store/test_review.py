@@ -1,3 +1,4 @@
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,7 +56,8 @@ def test_a_lowered_threshold_accepts_cells_queued_only_for_their_confidence(db: 
     assert all(after[c.id].review_state == "pending" for c in other)  # invalid or missing: still a person's job
 
 
-def test_reviewed_held_and_doubtful_cells_stay_where_they_are(db: Store, store: ReviewStore) -> None:
+@pytest.mark.parametrize("doubt", ["residual_mm = 5.0", "text_match = 0.1"])  # a poor fit, or not our form's text
+def test_reviewed_held_and_doubtful_cells_stay_where_they_are(db: Store, store: ReviewStore, doubt: str) -> None:
     reviewer = store.add_reviewer("anne", "hash")
     queued = store.claim(reviewer, kind="phone", want=100)
     held = next(c for c in queued if c.review_reason == "low_confidence")
@@ -68,13 +70,27 @@ def test_reviewed_held_and_doubtful_cells_stay_where_they_are(db: Store, store: 
               if c.review_reason == "low_confidence" and c.id not in (held.id, reviewed.id)]
     doubtful_page = unsure[0].page_id
     assert any(c.page_id != doubtful_page for c in unsure)
-    db.conn.execute("UPDATE pages SET residual_mm = 5.0 WHERE id = ?", (doubtful_page,))
+    db.conn.execute(f"UPDATE pages SET {doubt} WHERE id = ?", (doubtful_page,))
     store.reroute(Settings(review_threshold={**NOTHING_MOVES, FieldKind.PHONE: 0.0}))
     after = {c.id: c for c in _cells(db, FieldKind.PHONE)}
     assert after[held.id].review_state == "pending"  # a reviewer is looking at it
     assert after[reviewed.id].review_state == "confirmed"
     for c in unsure:  # the grid fit of a doubtful page needs a person's eye whatever the reading
         assert after[c.id].review_state == ("pending" if c.page_id == doubtful_page else "auto")
+
+
+def test_rerouting_works_with_more_doubtful_pages_than_sqlite_binds_parameters(db: Store, store: ReviewStore) -> None:
+    db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)  # some builds' limit (this one's may be higher)
+    db.conn.execute(
+        "INSERT INTO pages (batch_id, source, page, content_hash, template, orientation_deg, skew_deg, residual_mm,"
+        " matched_points, dpi, homography, page_jpeg, ingested_at)"
+        " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)"
+        " SELECT batch_id, source, page, content_hash || '-' || i, template, orientation_deg, skew_deg, 5.0,"
+        " matched_points, dpi, homography, x'', ingested_at FROM n, (SELECT * FROM pages LIMIT 1)"
+    )
+    unsure = [c for c in _cells(db, FieldKind.PHONE) if c.review_reason == "low_confidence"]
+    moved = store.reroute(Settings(review_threshold={**NOTHING_MOVES, FieldKind.PHONE: 0.0}))
+    assert unsure and moved.accepted == len(unsure)
 
 
 def test_a_blank_cell_is_never_sent_to_review(db: Store, store: ReviewStore) -> None:
