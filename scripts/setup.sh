@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(tesseract-ocr tesseract-ocr-fra poppler-utils fonts-dejavu-core
-          fonts-dkg-handwriting fonts-breip fonts-comic-neue fonts-kristi fonts-sjfonts)
+          fonts-dkg-handwriting fonts-breip fonts-comic-neue fonts-kristi fonts-sjfonts
+          fonts-havana fonts-dustin fonts-yusei-magic)
 if [[ "${1:-}" == "--browser" ]]; then packages+=(chromium); fi
 python3 -c "import ensurepip" 2>/dev/null || packages+=(python3-venv)
 

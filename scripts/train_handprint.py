@@ -38,7 +38,7 @@ from _quantize import quantize_convs
 from torch import nn
 
 from sheetscan.stages.handprint import normalise_glyph
-from sheetscan.synth.fill import HELD_OUT_FONTS, TRAINING_FONTS, _font, _glyph
+from sheetscan.synth.fill import TRAINING_FONTS, UNTRAINED_FONTS, _font, _glyph
 
 MODEL_DIR = _emnist.REPO_ROOT / "sheetscan" / "models"
 SEED = 20251129
@@ -252,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     x_train, y_train = x_all[~held], y_all[~held]
     x_val = x_all[held]
     fonts = [f for f in args.fonts.split(",") if f]
-    if set(fonts) & set(HELD_OUT_FONTS):
-        parser.error(f"{sorted(set(fonts) & set(HELD_OUT_FONTS))}: held out by the benchmark, never trained on")
+    if set(fonts) & set(UNTRAINED_FONTS):
+        parser.error(f"{sorted(set(fonts) & set(UNTRAINED_FONTS))}: held out by the benchmark, never trained on")
     if fonts:
         f_tiles, f_labels = font_tiles(fonts, args.font_variants, SEED)
         x_train = torch.cat([x_train, torch.from_numpy(f_tiles).unsqueeze(1)])

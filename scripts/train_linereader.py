@@ -60,7 +60,7 @@ from sheetscan.stages.ppocr import HEIGHT, KNOWN_DOMAINS, STRIDE, prepare
 from sheetscan.stages.recognize import CELL_PX_PER_MM
 from sheetscan.synth import fill
 from sheetscan.synth.content import cased
-from sheetscan.synth.fill import HELD_OUT_FONTS, TRAINING_FONTS, _cap_ratio, make_writer, text_mask
+from sheetscan.synth.fill import TRAINING_FONTS, UNTRAINED_FONTS, _cap_ratio, make_writer, text_mask
 from sheetscan.synth.glyph_cells import Glyph, Item, compose_cell
 
 MODEL_PATH = _emnist.REPO_ROOT / "sheetscan" / "models" / "linereader.onnx"
@@ -183,8 +183,8 @@ def usable_fonts(with_extra: bool) -> dict[str, str]:
     fill.FONTS.update(extra)  # the synth module draws by font name
     out = {}
     for name in [*TRAINING_FONTS, *extra]:
-        if name in HELD_OUT_FONTS:
-            raise SystemExit(f"{name} is one of the bench's held-out fonts: no model may train on it")
+        if name in UNTRAINED_FONTS:
+            raise SystemExit(f"{name} is one of the bench's held-out or validation fonts: no model may train on it")
         font = ImageFont.truetype(str(fill.FONTS[name]), 40)
         notdef = np.asarray(font.getmask("\uffff"))
         out[name] = "".join(c for c in CHARACTERS if np.array_equal(np.asarray(font.getmask(c)), notdef))

@@ -74,7 +74,7 @@ def template_render(file: Path, out: Path, dpi: int) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--sheets", default=10, show_default=True)
 @click.option("--seed", default=1, show_default=True)
-@click.option("--fonts", default=None, help="Polices à utiliser, séparées par des virgules (défaut : toutes).")
+@click.option("--fonts", default=None, help="Polices à utiliser, séparées par des virgules (défaut : celles du banc).")
 @click.option("--template", "template_file", type=click.Path(dir_okay=False, path_type=Path),
               default=TEMPLATES_DIR / "retour-hernandez-romero.json", show_default=True)
 def synth(out: Path, sheets: int, seed: int, fonts: str | None, template_file: Path) -> None:

@@ -34,12 +34,19 @@ FONTS: dict[str, Path] = {
     "kristi": Path("/usr/share/fonts/truetype/kristi/Kristi.ttf"),
     "delphine": Path("/usr/share/fonts/truetype/sjfonts/Delphine.ttf"),
     "stevehand": Path("/usr/share/fonts/truetype/sjfonts/SteveHand.ttf"),
+    "havana": Path("/usr/share/fonts/opentype/havana/Havana-Regular.otf"),
+    "domestic-manners": Path("/usr/share/fonts/truetype/dustin/Domestic_Manners.ttf"),
+    "yusei-magic": Path("/usr/share/fonts/truetype/yusei-magic/YuseiMagic-Regular.ttf"),
 }
 
 # Models may train on the first fonts; the recognition benchmark tests on the held-out ones, which no model may
-# train on (scripts/train_handprint.py refuses them).
+# train on (the training scripts refuse them). No model trains on the validation fonts either: choices between
+# models are measured on them (`benchmarks/recognition.py --fonts validation`), so that the held-out fonts stay
+# a test. Sheets drawn without a choice of fonts use the training and held-out ones.
 TRAINING_FONTS = ("dkg", "breip", "comic-neue", "comic-neue-bold", "comic-neue-light")
 HELD_OUT_FONTS = ("kristi", "delphine", "stevehand")
+VALIDATION_FONTS = ("havana", "domestic-manners", "yusei-magic")
+UNTRAINED_FONTS = (*HELD_OUT_FONTS, *VALIDATION_FONTS)
 
 FONT_SPACING = {"kristi": 1.12}  # script fonts whose capitals overlap when jittered
 CELL_MARGIN_MM = 0.6  # clear space kept between ink and a grid line's edge
@@ -306,7 +313,7 @@ def fill_sheet(
     dpi: int = RENDER_DPI,
 ) -> FilledSheet:
     """Write `content` on `blank` (render_blank(template, dpi)): one writer per row, one for the sender block."""
-    names = list(fonts) if fonts is not None else list(FONTS)
+    names = list(fonts) if fonts is not None else [*TRAINING_FONTS, *HELD_OUT_FONTS]
     unknown = [n for n in names if n not in FONTS]
     if unknown or not names:
         raise ValueError(f"unknown or no fonts: {unknown}")

@@ -14,7 +14,7 @@ from sheetscan.fields import FieldKind, validate
 from sheetscan.render import MM_PER_INCH, render_blank
 from sheetscan.synth import generate
 from sheetscan.synth.content import Entry, SheetContent, SignerRow, cased, make_sheet, postal_entry
-from sheetscan.synth.fill import FONTS, RENDER_DPI, fill_sheet
+from sheetscan.synth.fill import FONTS, RENDER_DPI, VALIDATION_FONTS, fill_sheet
 from sheetscan.synth.glyph_cells import Glyph, compose_cell
 from sheetscan.synth.scan import ScanParams, output_size, scan_page
 from sheetscan.template import TEMPLATES_DIR, Template, load_template
@@ -106,6 +106,14 @@ def test_fonts_can_be_held_out(template: Template, blank: Image.Image) -> None:
     assert filled.row_fonts and set(filled.row_fonts.values()) == {"breip"}
     with pytest.raises(ValueError, match="unknown or no fonts"):
         fill_sheet(blank, template, content, random.Random(1), fonts=["times"])
+
+
+def test_validation_fonts_are_drawn_only_when_asked_for(template: Template, blank: Image.Image) -> None:
+    content = make_sheet(random.Random(2), template)
+    drawn = set(fill_sheet(blank, template, content, random.Random(2)).row_fonts.values())
+    assert drawn and not drawn & set(VALIDATION_FONTS)
+    asked = fill_sheet(blank, template, content, random.Random(2), fonts=VALIDATION_FONTS).row_fonts.values()
+    assert set(asked) <= set(VALIDATION_FONTS)
 
 
 def test_every_font_is_installed() -> None:
