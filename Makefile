@@ -22,7 +22,7 @@ run: setup
 
 lint: setup
 	.venv/bin/ruff check sheetscan tests scripts benchmarks
-	.venv/bin/mypy sheetscan
+	.venv/bin/mypy sheetscan scripts benchmarks
 
 test: setup-browser lint
 	$(PY) -m pytest -q

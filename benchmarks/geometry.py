@@ -38,6 +38,7 @@ from PIL import Image
 
 from sheetscan.config import Settings
 from sheetscan.errors import PageError
+from sheetscan.fields import FieldKind
 from sheetscan.pipeline import fit_template
 from sheetscan.records import Geometry
 from sheetscan.render import MM_PER_INCH, render_blank
@@ -81,10 +82,10 @@ def other_petition() -> Template:
     t = main_template()
     columns = [
         Column(key="row_number", label="No", width_mm=10),
-        Column(key="name", label="Nom et prénom", kind="name", width_mm=60),
-        Column(key="address", label="Adresse", kind="text", width_mm=80),
-        Column(key="city", label="Ville", kind="text", width_mm=40),
-        Column(key="signature", label="Signature", kind="signature", width_mm=59.4),
+        Column(key="name", label="Nom et prénom", kind=FieldKind.NAME, width_mm=60),
+        Column(key="address", label="Adresse", kind=FieldKind.TEXT, width_mm=80),
+        Column(key="city", label="Ville", kind=FieldKind.TEXT, width_mm=40),
+        Column(key="signature", label="Signature", kind=FieldKind.SIGNATURE, width_mm=59.4),
     ]
     grid = t.grid.model_copy(update={"y_mm": 120.0, "header_height_mm": 10.0, "row_height_mm": 11.0, "rows": 20,
                                      "columns": columns})

@@ -110,7 +110,7 @@ def calibration_lines(sheets: int = 6, seed: int = 20261129) -> list[np.ndarray]
     from sheetscan.pipeline import fit_template
     from sheetscan.stages.cells import cut_cells
     from sheetscan.stages.ink import measure, paper_level
-    from sheetscan.stages.load import load_pages
+    from sheetscan.stages.load import LoadedPage, load_pages
     from sheetscan.synth import generate
     from sheetscan.template import TEMPLATES_DIR, load_template
 
@@ -120,6 +120,7 @@ def calibration_lines(sheets: int = 6, seed: int = 20261129) -> list[np.ndarray]
         for truth_file in generate(Path(tmp), sheets, seed, template, fonts=["comic-neue", "dkg", "breip"]):
             truth = json.loads(truth_file.read_text())
             page = next(iter(load_pages(Path(tmp) / truth["file"])))
+            assert isinstance(page, LoadedPage), page  # a sheet we drew ourselves
             tpl, geometry = fit_template(page, [template])
             paper = paper_level(page.image)
             for cut in cut_cells(page.image, geometry, tpl):

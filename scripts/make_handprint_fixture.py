@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = -(-len(picked) // COLUMNS)
     grid = np.zeros((rows * 28, COLUMNS * 28), np.uint8)
     for n, i in enumerate(picked):
-        r, c = divmod(n, COLUMNS)
-        grid[r * 28 : (r + 1) * 28, c * 28 : (c + 1) * 28] = data.tiles[i]
+        row, col = divmod(n, COLUMNS)
+        grid[row * 28 : (row + 1) * 28, col * 28 : (col + 1) * 28] = data.tiles[i]
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid).save(FIXTURE.with_suffix(".png"), optimize=True)
     labels = {"chars": "".join(str(data.chars[i]) for i in picked), "source_index": picked, "tile": 28}

@@ -124,7 +124,7 @@ def font_tiles(fonts: list[str], variants: int, seed: int) -> tuple[np.ndarray, 
             for _ in range(variants):
                 font = _font(name, int(rng.integers(36, 80)))
                 mask, _, _ = _glyph(char, font, float(rng.normal(0.08, 0.12)), float(rng.uniform(-6, 6)))
-                ink = (mask > 110).astype(np.uint8)
+                ink: np.ndarray = (mask > 110).astype(np.uint8)
                 pen = int(rng.choice([0, 0, 1, 2]))
                 if pen:
                     ink = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pen + 1, 2 * pen + 1)))

@@ -238,7 +238,7 @@ def _on_paper(ink: np.ndarray, rng: random.Random) -> np.ndarray:
 
 def scan(cell: np.ndarray, rng: random.Random) -> np.ndarray:
     """A scanner's blur, noise, resolution and sometimes black-and-white thresholding."""
-    out = cell.astype(np.float32)
+    out: np.ndarray = cell.astype(np.float32)
     if rng.random() < 0.5:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.8))
     scale = rng.uniform(0.35, 1.0)  # 200-600 dpi scans end at 12 px/mm, some from fewer pixels

@@ -39,7 +39,8 @@ class Reading:
 
 
 class Engine(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def read(self, cells: Sequence[CellImage]) -> list[Reading]:
         """One reading per cell, same order. Must not raise on an odd cell: return confidence 0 instead."""
