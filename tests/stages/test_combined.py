@@ -13,7 +13,7 @@ def test_agreement_after_normalising_raises_confidence() -> None:
     engine = CombinedEngine(FakeEngine({"postal_code": "H2X 1Y4"}, 0.8), FakeEngine({"postal_code": "h2x1y4"}, 0.7))
     [reading] = engine.read([CELL])
     assert reading.text == "H2X 1Y4" and reading.confidence > 0.9
-    assert reading.engine == "vote-4:fake-1+fake-1"
+    assert reading.engine == "vote-5:fake-1+fake-1"
 
 
 def test_a_known_name_gains_the_lexicons_voice_when_all_three_agree_or_the_networks_read_it_unaided() -> None:
@@ -86,6 +86,18 @@ def test_disagreeing_networks_weigh_every_value_and_the_likeliest_goes_to_review
     assert reading.text == "H2X 1Y9" and reading.confidence == round(0.9 * 0.3 * 0.3, 6)
     sure = _network_reading("H2X 1Y4", {"H2X 1Y4": -1.0, "H2X 1Y9": -12.0})  # the primary sure: it stays
     assert combine(CELL, [sure, second, Reading("H2X 1Y1", 0.9, "cnn")], "c").text == "H2X 1Y4"
+
+
+def test_readers_agreeing_against_the_primary_outweigh_the_networks_scores_on_names_only() -> None:
+    # the line reader and the CNN learnt their glyphs from the same data: on a code, no independent evidence
+    primary = _network_reading("H2X 1Y4", {"H2X 1Y4": -3.0, "H2X 1Y9": -5.0})
+    second = _network_reading("H2X 1Y9", {"H2X 1Y4": -6.0, "H2X 1Y9": -4.0})  # joint: -6 for the 4, -7 for the 9
+    reading = combine(CELL, [primary, second, Reading("H2X 1Y9", 0.9, "cnn")], "c")
+    assert reading.text == "H2X 1Y4" and reading.confidence < Settings().threshold(FieldKind.POSTAL_CODE)
+    name = CellImage(CELL.image, FieldKind.NAME)
+    primary = _network_reading("XQZ WVK", {"XQZ WVK": -3.0, "XQZ WVH": -5.0})
+    second = _network_reading("XQZ WVH", {"XQZ WVK": -6.0, "XQZ WVH": -4.0})
+    assert combine(name, [primary, second, Reading("XQZ WVH", 0.9, "cnn")], "c").text == "XQZ WVH"
 
 
 def test_a_name_the_lexicon_knows_is_not_overruled_by_network_scores_but_an_unknown_one_is_weighed() -> None:
