@@ -356,6 +356,7 @@ class ReviewStore:
         t = self.clock()
         low = str(ReviewReason.LOW_CONFIDENCE)
         queued = accepted = 0
+        self.conn.create_function("doubtful", 2, settings.doubtful, deterministic=True)  # the rule, in SQL
         with self._write():
             for kind, threshold in settings.review_threshold.items():
                 queued += self.conn.execute(
@@ -367,10 +368,8 @@ class ReviewStore:
                     "UPDATE cells SET review_state = 'auto', review_reason = NULL, version = version + 1"
                     " WHERE review_state = 'pending' AND review_reason = ? AND kind = ? AND confidence >= ?"
                     " AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.cell_id = cells.id AND l.expires_at > ?)"
-                    # not on a page whose grid fit is doubtful by these settings (`Settings.doubtful`)
-                    " AND page_id NOT IN (SELECT id FROM pages WHERE residual_mm > ?"
-                    " OR (text_match IS NOT NULL AND text_match < ?))",
-                    (low, str(kind), threshold, t, settings.doubtful_residual_mm, settings.doubtful_text_match),
+                    " AND page_id NOT IN (SELECT id FROM pages WHERE doubtful(residual_mm, text_match))",
+                    (low, str(kind), threshold, t),
                 ).rowcount
         return Rerouted(queued, accepted)
 
