@@ -25,6 +25,7 @@ snap may sit in both cells.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 
 from sheetscan.fields import FieldKind, edit_distance, valid_value
 from sheetscan.stages.combined import DECIMALS, noisy_or
@@ -127,20 +128,27 @@ def email_from_name(email: Reading, name: str | None, year: str | None, name_aid
     value = valid_value(FieldKind.EMAIL, email.text)
     if value is None:
         return email
+    suggested = _suggested(email.spelling_scores, value, name, year)
+    if suggested is None:
+        return _vouched(email, value, name, year, name_aided)
+    return Reading(suggested, round(email.confidence * MARK_DOWN, 6), f"{email.engine}+row-{CROSSCHECK_VERSION}",
+                   email.spelling_scores)
+
+
+def _suggested(scores: Callable[[Sequence[str]], list[float]], value: str, name: str, year: str | None) -> str | None:
+    """The address made of the row's name and year that the networks (`scores`) find nearly as likely as the
+    one read, weighed as `email_from_name` says; None if none is, or the reading already is it."""
     local, domain = value.rsplit("@", 1)
     candidates = addresses(name, year, local)
     if not candidates:
-        return _vouched(email, value, name, year, name_aided)
-    read, *scores = email.spelling_scores([value, *(f"{c}@{domain}" for c in candidates)])
+        return None
+    read, *weighed = scores([value, *(f"{c}@{domain}" for c in candidates)])
     read_digits = any(ch.isdigit() for ch in local)
     weights = [s + NAME_EMAIL_NATS + SEPARATOR_NATS * sum(map(c.count, ".-_"))  # separators: likely missed
                - DIGITS_NATS * (any(ch.isdigit() for ch in c) != read_digits)  # digits read are digits written
-               for c, s in zip(candidates, scores, strict=True)]
+               for c, s in zip(candidates, weighed, strict=True)]
     best = candidates[weights.index(max(weights))]
-    if best == local or max(weights) < read:
-        return _vouched(email, value, name, year, name_aided)
-    return Reading(f"{best}@{domain}", round(email.confidence * MARK_DOWN, 6),
-                   f"{email.engine}+row-{CROSSCHECK_VERSION}", email.spelling_scores)
+    return None if best == local or max(weights) < read else f"{best}@{domain}"
 
 
 def _vouched(email: Reading, value: str, name: str, year: str | None, name_aided: bool) -> Reading:
