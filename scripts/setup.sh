@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(tesseract-ocr tesseract-ocr-fra poppler-utils fonts-dejavu-core
+packages=(tesseract-ocr tesseract-ocr-fra poppler-utils fonts-dejavu-core fonts-liberation
           fonts-dkg-handwriting fonts-breip fonts-comic-neue fonts-kristi fonts-sjfonts
           fonts-havana fonts-dustin fonts-yusei-magic)
 if [[ "${1:-}" == "--browser" ]]; then packages+=(chromium); fi

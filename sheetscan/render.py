@@ -11,11 +11,12 @@ from sheetscan.errors import ConfigError
 from sheetscan.template import Template, TextBlock
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation")]
-# Printed-font families a blank sheet can be drawn with (regular, bold); the sheets we print use "dejavu".
-FAMILIES: dict[str, tuple[str, str]] = {
-    "dejavu": ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
-    "liberation-serif": ("LiberationSerif-Regular.ttf", "LiberationSerif-Bold.ttf"),
-    "liberation-narrow": ("LiberationSansNarrow-Regular.ttf", "LiberationSansNarrow-Bold.ttf"),
+# Printed-font families a blank sheet can be drawn with (regular, bold, the Debian package holding them); the
+# sheets we print use "dejavu", the others test templates printed differently.
+FAMILIES: dict[str, tuple[str, str, str]] = {
+    "dejavu": ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "fonts-dejavu-core"),
+    "liberation-serif": ("LiberationSerif-Regular.ttf", "LiberationSerif-Bold.ttf", "fonts-liberation"),
+    "liberation-narrow": ("LiberationSansNarrow-Regular.ttf", "LiberationSansNarrow-Bold.ttf", "fonts-liberation"),
 }
 MM_PER_INCH = 25.4
 PT_PER_MM = 72 / MM_PER_INCH
@@ -27,7 +28,7 @@ def _font(size_px: int, bold: bool, family: str = "dejavu") -> ImageFont.FreeTyp
     for d in FONT_DIRS:
         if (d / name).exists():
             return ImageFont.truetype(str(d / name), size_px)
-    raise ConfigError(f"police {name} introuvable (paquet Debian fonts-dejavu-core)")
+    raise ConfigError(f"police {name} introuvable (paquet Debian {FAMILIES[family][2]})")
 
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width_px: float) -> list[str]:
