@@ -21,6 +21,10 @@ DB_OPTION = click.option(
     "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default="sheetscan.db",
     envvar="SHEETSCAN_DB", show_default=True, help="Base de données SQLite.",
 )
+CONFIG_OPTION = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Réglages (TOML) ; sans eux, les réglages par défaut.",
+)
 
 
 class _Group(click.Group):
@@ -91,7 +95,7 @@ def synth(out: Path, sheets: int, seed: int, fonts: str | None, template_file: P
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @DB_OPTION
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@CONFIG_OPTION
 def ingest(paths: tuple[Path, ...], db_path: Path, config_path: Path | None) -> None:
     """Lit les feuilles numérisées (PDF, TIFF, PNG, JPEG ou dossiers) et les enregistre."""
     from sheetscan.pipeline import PageOutcome, expand
@@ -157,8 +161,7 @@ def queue(db_path: Path) -> None:
 
 @cli.command()
 @DB_OPTION
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Réglages (TOML) ; sans eux, les seuils par défaut.")
+@CONFIG_OPTION
 def reroute(db_path: Path, config_path: Path | None) -> None:
     """Réapplique les seuils de révision (réglages actuels) aux cellules que personne n'a encore révisées."""
     from sheetscan.store import Store
@@ -193,15 +196,31 @@ def export(db_path: Path, out: Path, fmt: str, delimiter: str, include_pending: 
 
 @cli.command("eval")
 @DB_OPTION
-@click.option("--truth", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True)
+@click.option("--truth", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Dossier de vérité terrain (fichiers JSON du banc d'essai).")
+@click.option("--reviews", is_flag=True,
+              help="Mesurer sur les contrôles au hasard déjà révisés, sans vérité terrain.")
+@CONFIG_OPTION
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--tradeoff", is_flag=True, help="Afficher, par champ, acceptées vs erreurs selon le seuil.")
 @click.option("--target", default=0.005, show_default=True, help="Erreur résiduelle visée pour le seuil calibré.")
-def evaluate_command(db_path: Path, truth: Path, as_json: bool, tradeoff: bool, target: float) -> None:
-    """Compare les lectures à la vérité terrain et affiche les taux par champ."""
-    from sheetscan.evaluate import evaluate, format_report, format_tradeoff
+def evaluate_command(db_path: Path, truth: Path | None, reviews: bool, config_path: Path | None, as_json: bool,
+                     tradeoff: bool, target: float) -> None:
+    """Compare les lectures à la vérité terrain (--truth) ou aux contrôles au hasard révisés (--reviews)."""
+    from sheetscan.evaluate import evaluate, format_report, format_sample, format_tradeoff, review_sample
     from sheetscan.store import Store
 
+    if reviews == (truth is not None):
+        raise click.UsageError("indiquez --truth DOSSIER ou --reviews (l'un des deux).")
+    if truth is None:
+        if as_json or tradeoff:
+            raise click.UsageError("--json et --tradeoff ne valent qu'avec --truth.")
+        settings = load_settings(config_path)
+        with Store(db_path) as store:
+            sample = review_sample(store, settings.spot_check)
+        thresholds = {str(kind): t for kind, t in settings.review_threshold.items()}
+        click.echo(format_sample(sample, thresholds, target))
+        return
     with Store(db_path) as store:
         report = evaluate(store, truth)
     if as_json:

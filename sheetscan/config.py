@@ -46,6 +46,11 @@ class Settings(BaseModel):
     # Printed text above the grid agreeing less than this with the template's (correlation, -1..1): the page
     # may be another petition on our grid, or our sheet printed differently; its cells go to review.
     doubtful_text_match: float = Field(default=0.25, ge=-1, le=1)
+    # Share of written cells that go to review whatever their confidence, drawn at random (CellReading.spot):
+    # once reviewed, they are a fair sample of this office's own handwriting with the right answers, from which
+    # `sheetscan eval --reviews` measures how often the values accepted without review are wrong, and what each
+    # threshold would accept. 0 turns the spot checks off.
+    spot_check: float = Field(default=0.05, ge=0, le=1)
 
     def doubtful_fit(self, geometry: Geometry) -> bool:
         return self.doubtful(geometry.residual_mm, geometry.text_match)
@@ -62,6 +67,9 @@ class Settings(BaseModel):
 
     def threshold(self, kind: FieldKind) -> float:
         return self.review_threshold[kind]
+
+    def spot_checked(self, spot: float | None) -> bool:
+        return spot is not None and spot < self.spot_check
 
 
 def load_settings(path: Path | None) -> Settings:

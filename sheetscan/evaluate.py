@@ -226,3 +226,64 @@ def format_tradeoff(report: Report, target: float) -> str:
         threshold = calibrate(readings, target)
         lines.append(f"{kind:<14}{cells}{'aucun' if math.isinf(threshold) else f'{threshold:.3f}':>16}")
     return "\n".join(lines)
+
+
+@dataclass
+class ReviewSample:
+    """The spot-check sample (Settings.spot_check): written cells the draw took, reviewed, each machine reading
+    judged against what the reviewer kept. Drawn whatever their confidence, they stand for all written cells."""
+
+    machine: list[MachineReading] = field(default_factory=list)
+    waiting: int = 0  # drawn cells nobody has reviewed yet (left out)
+
+
+def _normalised(kind: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return validate(FieldKind(kind), value)
+    except (FieldInvalid, ValueError):
+        return value
+
+
+def review_sample(store: Store, spot_check: float) -> ReviewSample:
+    """The reviewed cells of the spot-check draw at share `spot_check`. A cell a reviewer marked blank or
+    illegible counts as misread if the machine gave it a value."""
+    sample = ReviewSample()
+    for cell in store.cells():
+        if not cell.written or cell.spot is None or cell.spot >= spot_check:
+            continue
+        if cell.review_state not in ("confirmed", "corrected", "blank", "illegible"):
+            sample.waiting += 1
+            continue
+        machine = _machine_value(cell)
+        kept = _normalised(cell.kind, cell.value) if cell.review_state in ("confirmed", "corrected") else None
+        sample.machine.append(MachineReading(cell.kind, cell.confidence, machine is not None,
+                                             machine is not None and machine == kept))
+    return sample
+
+
+def format_sample(sample: ReviewSample, thresholds: dict[str, float], target: float) -> str:
+    """Per field kind, on the reviewed spot checks: what the current threshold accepts and how often those
+    values were wrong (with the 95 % upper bound), and the lowest threshold whose bound meets `target`."""
+    total = len(sample.machine) + sample.waiting
+    lines = [
+        f"Contrôles au hasard : {len(sample.machine)} cellule(s) révisée(s) sur {total} tirée(s)"
+        + (f" ({sample.waiting} encore à réviser, laissées de côté)" if sample.waiting else ""),
+        f"{'champ':<14}{'contrôlées':>11}{'seuil':>10}{'acceptées':>11}{'erronées':>10}{'erreur':>9}"
+        f"{'(borne 95 %)':>14}{'seuil calibré':>15}{'acceptées':>11}",
+    ]
+    for kind in sorted({r.kind for r in sample.machine}):
+        readings = [r for r in sample.machine if r.kind == kind]
+        threshold = thresholds.get(kind, math.inf)
+        accepted, wrong = _accepted(readings, threshold)
+        calibrated = calibrate(readings, target)
+        [then] = tradeoff(readings, [calibrated])
+        lines.append(
+            f"{kind:<14}{len(readings):>11}{threshold:>10.4g}{accepted / len(readings):>11.0%}{wrong:>10}"
+            f"{wrong / accepted if accepted else 0.0:>9.1%}{residual_upper_bound(wrong, accepted):>14.1%}"
+            + (f"{'aucun':>15}" if math.isinf(calibrated) else f"{calibrated:>15.4g}{then.accepted:>11.0%}")
+        )
+    lines.append(f"Seuil calibré : le plus bas dont la borne à 95 % de l'erreur reste sous {target:.1%} sur ces "
+                 "cellules ; avec peu de cellules contrôlées, aucun ne l'est encore.")
+    return "\n".join(lines)

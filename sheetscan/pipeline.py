@@ -6,6 +6,7 @@ row's fields -> validate -> decide review -> store.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -70,8 +71,15 @@ def fit_template(image: LoadedPage, templates: Sequence[Template],
     return template, geometry
 
 
+def spot_point(content_hash: str, row: int | None, key: str) -> float:
+    """A cell's place in the spot-check draw, uniform in [0, 1): a hash of its page's content and its place
+    on the page, so that the draw is random across cells but the same every time a page is read."""
+    digest = hashlib.blake2b(f"{content_hash}:{row}:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
 def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, doubtful_fit: bool,
-            settings: Settings) -> CellReading:
+            settings: Settings, spot: float) -> CellReading:
     """Turn a cell's ink and reading into a validated value, and decide whether a person must look at it."""
 
     def cell(written: bool, raw: str, value: str | None, confidence: float, engine: str,
@@ -79,7 +87,9 @@ def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, dou
         return CellReading(
             field=cut.field, kind=cut.kind, row=cut.row, required=cut.required, ink=round(ink.share, 5),
             written=written, raw=raw, value=value, confidence=confidence, engine=engine,
-            template=template.ref, error=error, review_reason=reason, crop_png=png(cut.review),
+            template=template.ref, error=error, review_reason=reason,
+            spot=spot if written and cut.kind is not FieldKind.SIGNATURE else None,
+            crop_png=png(cut.review),
         )
 
     if cut.kind is FieldKind.SIGNATURE:
@@ -96,6 +106,8 @@ def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, dou
         reason = ReviewReason.LOW_CONFIDENCE
     if reason is None and doubtful_fit:
         reason = ReviewReason.REGISTRATION_DOUBTFUL
+    if reason is None and settings.spot_checked(spot):
+        reason = ReviewReason.SPOT_CHECK
     return cell(True, reading.text, value, reading.confidence, reading.engine, error, reason)
 
 
@@ -118,7 +130,7 @@ def read_page(image: LoadedPage, templates: Sequence[Template], engine: Engine, 
             readings.update({i: checked[kind] for kind, i in by_kind.items()})
     doubtful = settings.doubtful_fit(geometry)
     cells = [
-        _decide(c, k, readings.get(i), template, doubtful, settings)
+        _decide(c, k, readings.get(i), template, doubtful, settings, spot_point(image.content_hash, c.row, c.field))
         for i, (c, k) in enumerate(zip(cuts, inks, strict=True))
     ]
     rows: list[RowResult] = []

@@ -14,6 +14,7 @@ class ReviewReason(StrEnum):
     INVALID = "invalid"
     MISSING_REQUIRED = "missing_required"
     REGISTRATION_DOUBTFUL = "registration_doubtful"
+    SPOT_CHECK = "spot_check"  # accepted by the machine, drawn at random for a person to check (Settings.spot_check)
 
 
 REASON_FR: dict[ReviewReason, str] = {
@@ -21,6 +22,7 @@ REASON_FR: dict[ReviewReason, str] = {
     ReviewReason.INVALID: "valeur invalide",
     ReviewReason.MISSING_REQUIRED: "champ obligatoire vide",
     ReviewReason.REGISTRATION_DOUBTFUL: "repérage de la grille douteux",
+    ReviewReason.SPOT_CHECK: "contrôle au hasard",
 }
 
 
@@ -60,6 +62,10 @@ class CellReading(_Model):
     template: str
     error: str | None = None  # French reason when the value breaks its kind's rules
     review_reason: ReviewReason | None = None
+    # Where the cell falls in the spot-check draw (0..1, from the page's content and the cell's place, so the
+    # same page always draws the same cells): a written cell under Settings.spot_check is reviewed, whatever
+    # its confidence. None for cells that are never drawn (blank cells, signatures).
+    spot: float | None = Field(default=None, ge=0, lt=1)
     crop_png: bytes = Field(repr=False)
 
 

@@ -80,3 +80,16 @@ def test_reroute_applies_changed_thresholds_to_the_stored_queue(tmp_path: Path) 
     queued, accepted = (int(n) for n in re.findall(r"\d+", result.output)[:2])
     assert accepted > 0 and queued > 0 and left == pending + queued - accepted
     assert "acceptée(s) sans révision" in result.output
+
+
+def test_eval_measures_on_the_reviewed_spot_checks_or_asks_for_its_source(tmp_path: Path) -> None:
+    db = tmp_path / "q.db"
+    with Store(db) as store:
+        synthetic.fill(store, pages=1, seed=2)
+        store.conn.execute("UPDATE cells SET spot = 0.01 WHERE written = 1 AND kind = 'birth_year'")
+        drawn = store.conn.execute("SELECT COUNT(*) FROM cells WHERE spot IS NOT NULL").fetchone()[0]
+    neither = CliRunner().invoke(cli, ["eval", "--db", str(db)])
+    assert neither.exit_code == 2 and "--truth DOSSIER ou --reviews" in neither.output
+    result = CliRunner().invoke(cli, ["eval", "--db", str(db), "--reviews"])
+    assert result.exit_code == 0, result.output
+    assert f"0 cellule(s) révisée(s) sur {drawn} tirée(s) ({drawn} encore à réviser" in result.output

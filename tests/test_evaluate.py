@@ -110,3 +110,35 @@ def test_tradeoff_table_says_when_no_threshold_is_safe_enough() -> None:
     lines = format_tradeoff(report, 0.005).splitlines()
     assert lines[-1].startswith("phone") and lines[-1].endswith("aucun")  # the surest value is wrong
     assert lines[-2].startswith("birth_year") and lines[-2].endswith("0.900")
+
+
+def test_the_reviewed_spot_checks_judge_the_machine_against_the_reviewers(tmp_path: Path) -> None:
+    from sheetscan.evaluate import format_sample, review_sample
+    from sheetscan.review import synthetic
+    from sheetscan.store.review import Change, ReviewStore
+
+    with Store(tmp_path / "db.sqlite") as store:
+        synthetic.fill(store, pages=2, seed=5)
+        postal = [c for c in store.cells() if c.kind == "postal_code" and c.written and c.value is not None]
+        drawn, spared = postal[:6], postal[6:]
+        assert spared
+        store.conn.executemany("UPDATE cells SET spot = ? WHERE id = ?", [(0.01, c.id) for c in drawn])
+        reviews = ReviewStore(store, clock=lambda: 1000.0)
+        reviewer = reviews.add_reviewer("anne", "hash")
+        reviews.apply(reviewer, [
+            Change(drawn[0].id, drawn[0].version, "corrected", "H0H 0H0"),  # the machine was wrong
+            Change(drawn[1].id, drawn[1].version, "confirmed", drawn[1].value),
+            Change(drawn[2].id, drawn[2].version, "confirmed", (drawn[2].value or "").replace(" ", "").lower()),
+            Change(drawn[3].id, drawn[3].version, "illegible", None),  # not what the machine read either
+            Change(drawn[4].id, drawn[4].version, "confirmed", drawn[4].value),
+        ])  # drawn[5] waits
+        sample = review_sample(store, spot_check=0.05)
+        assert sample.waiting == 1
+        assert sorted((r.confidence, r.correct) for r in sample.machine) == sorted(
+            (c.confidence, i in (1, 2, 4)) for i, c in enumerate(drawn[:5])
+        )
+        assert review_sample(store, spot_check=0.005).machine == []  # 0.01 is not drawn at that share
+        lines = format_sample(sample, {"postal_code": 0.0}, 0.005).splitlines()
+    assert "5 cellule(s) révisée(s) sur 6 tirée(s) (1 encore à réviser" in lines[0]
+    assert lines[2].split()[:5] == ["postal_code", "5", "0", "100%", "2"]  # 2 wrong of 5 accepted at threshold 0
+    assert lines[2].endswith("aucun")

@@ -11,8 +11,8 @@ import pytest
 
 from sheetscan.config import Settings
 from sheetscan.fields import FieldKind, edit_distance
-from sheetscan.pipeline import fit_template, ingest, read_page
-from sheetscan.records import ReviewReason
+from sheetscan.pipeline import fit_template, ingest, read_page, spot_point
+from sheetscan.records import CellReading, ReviewReason
 from sheetscan.stages.load import LoadedPage
 from sheetscan.stages.recognize import CellImage, Reading
 from sheetscan.store import Store
@@ -43,7 +43,7 @@ def _loaded(path: Path) -> LoadedPage:
 
 
 def test_rows_cells_and_review_reasons(page_png: Path, template: Template) -> None:
-    result = read_page(_loaded(page_png), [template], FakeEngine(TEXTS), Settings())
+    result = read_page(_loaded(page_png), [template], FakeEngine(TEXTS), Settings(spot_check=0.0))
     assert result.geometry.orientation_deg == 180
     assert [r.number for r in result.rows if not r.empty] == [1, 2, 4]
     row1 = {c.field: c for c in result.rows[0].cells}
@@ -59,6 +59,33 @@ def test_rows_cells_and_review_reasons(page_png: Path, template: Template) -> No
     assert row4["birth_year"].review_reason is ReviewReason.MISSING_REQUIRED
     empty_row = result.rows[2]
     assert empty_row.empty and all(c.review_reason is None for c in empty_row.cells)
+
+
+def test_spot_checks_draw_written_cells_whatever_their_confidence_the_same_way_every_time(
+    page_png: Path, template: Template
+) -> None:
+    def read(share: float) -> dict[tuple[int | None, str], CellReading]:
+        result = read_page(_loaded(page_png), [template], FakeEngine(TEXTS), Settings(spot_check=share))
+        return {(c.row, c.field): c for row in result.rows for c in row.cells} | {
+            (c.row, c.field): c for c in result.sender}
+
+    everything, nothing, again = read(1.0), read(0.0), read(0.5)
+    texts = [k for k, c in everything.items() if c.written and c.kind is not FieldKind.SIGNATURE]
+    assert len(texts) == 8  # rows 1, 2 and 4 (ROWS)
+    assert all(everything[k].review_reason is ReviewReason.SPOT_CHECK for k in texts)  # read at confidence 1
+    assert not any(c.review_reason is ReviewReason.SPOT_CHECK for c in nothing.values())
+    assert all(c.spot is None for c in everything.values() if not c.written or c.kind is FieldKind.SIGNATURE)
+    drawn = {k for k in texts if again[k].review_reason is ReviewReason.SPOT_CHECK}
+    assert drawn == {k for k in texts if everything[k].spot is not None and everything[k].spot < 0.5}
+    assert [everything[k].spot for k in texts] == [again[k].spot for k in texts]  # same page, same draw
+
+
+def test_the_spot_check_draw_is_uniform_across_pages_and_cells() -> None:
+    points = [spot_point(f"page-{p}", row, key) for p in range(200) for row in [*range(1, 16), None]
+              for key in ("name", "postal_code")]
+    assert len(set(points)) == len(points)
+    for share in (0.05, 0.5):
+        assert abs(sum(p < share for p in points) / len(points) - share) < 0.01
 
 
 def test_low_confidence_and_invalid_values_are_queued(page_png: Path, template: Template) -> None:

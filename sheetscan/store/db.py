@@ -56,6 +56,7 @@ class StoredCell:
     review_reason: str | None
     review_state: str
     version: int
+    spot: float | None = None  # place in the spot-check draw (CellReading.spot)
 
 
 @dataclass(frozen=True)
@@ -181,12 +182,12 @@ class Store:
         state = "pending" if cell.review_reason else "auto"
         self.conn.execute(
             "INSERT INTO cells (page_id, row_id, field, kind, required, ink, written, raw, value, confidence,"
-            " engine, template, error, review_reason, review_state, crop_png)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " engine, template, error, review_reason, review_state, spot, crop_png)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 page_id, row_id, cell.field, str(cell.kind), int(cell.required), cell.ink, int(cell.written),
                 cell.raw, cell.value, cell.confidence, cell.engine, cell.template, cell.error,
-                str(cell.review_reason) if cell.review_reason else None, state, cell.crop_png,
+                str(cell.review_reason) if cell.review_reason else None, state, cell.spot, cell.crop_png,
             ),
         )
 
@@ -210,8 +211,8 @@ class Store:
 
     _CELL_SELECT = (
         "SELECT c.id, c.page_id, p.source, p.page, r.number AS row_number, c.field, c.kind, c.written, c.raw,"
-        " c.value, c.confidence, c.engine, c.template, c.error, c.review_reason, c.review_state, c.version"
-        " FROM cells c JOIN pages p ON p.id = c.page_id LEFT JOIN signer_rows r ON r.id = c.row_id"
+        " c.value, c.confidence, c.engine, c.template, c.error, c.review_reason, c.review_state, c.version,"
+        " c.spot FROM cells c JOIN pages p ON p.id = c.page_id LEFT JOIN signer_rows r ON r.id = c.row_id"
     )
 
     @staticmethod
@@ -221,6 +222,7 @@ class Store:
             field=r["field"], kind=r["kind"], written=bool(r["written"]), raw=r["raw"], value=r["value"],
             confidence=r["confidence"], engine=r["engine"], template=r["template"], error=r["error"],
             review_reason=r["review_reason"], review_state=r["review_state"], version=r["version"],
+            spot=r["spot"],
         )
 
     def cells(self) -> Iterator[StoredCell]:

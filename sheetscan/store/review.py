@@ -25,7 +25,7 @@ ACTION_OF_STATE = {"confirmed": "confirm", "corrected": "correct", "blank": "bla
 @dataclass(frozen=True)
 class Rerouted:
     queued: int  # cells the machine had accepted, now sent to review
-    accepted: int  # cells queued for their confidence alone, now accepted
+    accepted: int  # cells queued for their confidence alone or a spot check, now accepted
 
 
 @dataclass(frozen=True)
@@ -349,28 +349,46 @@ class ReviewStore:
 
     # -- thresholds -----------------------------------------------------------------------------------
     def reroute(self, settings: Settings) -> Rerouted:
-        """The review thresholds applied again to the cells nobody has reviewed (after a change of settings):
-        a written cell the machine accepted goes to review when its confidence is now under its kind's
-        threshold; one queued only for its confidence is accepted when it now reaches it, unless a reviewer
-        holds it or its page's grid fit is doubtful by these settings. Reviewed cells never move."""
+        """The review thresholds and the spot-check share applied again to the cells nobody has reviewed
+        (after a change of settings): a written cell the machine accepted goes to review when its confidence is
+        now under its kind's threshold, or when the spot-check draw now takes it; one queued only for its
+        confidence or for a spot check is accepted when it now reaches the threshold and is not drawn, unless a
+        reviewer holds it or its page's grid fit is doubtful by these settings. Reviewed cells never move."""
         t = self.clock()
-        low = str(ReviewReason.LOW_CONFIDENCE)
+        low, spot = str(ReviewReason.LOW_CONFIDENCE), str(ReviewReason.SPOT_CHECK)
+        share = settings.spot_check
         queued = accepted = 0
         self.conn.create_function("doubtful", 2, settings.doubtful, deterministic=True)  # the rule, in SQL
+        settled = (" AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.cell_id = cells.id AND l.expires_at > ?)"
+                   " AND page_id NOT IN (SELECT id FROM pages WHERE doubtful(residual_mm, text_match))")
         with self._write():
+            # spot checks the draw no longer takes are judged by their confidence alone, below
+            self.conn.execute(
+                "UPDATE cells SET review_reason = ? WHERE review_state = 'pending' AND review_reason = ?"
+                " AND spot >= ?",
+                (low, spot, share),
+            )
             for kind, threshold in settings.review_threshold.items():
                 queued += self.conn.execute(
                     "UPDATE cells SET review_state = 'pending', review_reason = ?, version = version + 1"
                     " WHERE review_state = 'auto' AND written = 1 AND kind = ? AND confidence < ?",
                     (low, str(kind), threshold),
                 ).rowcount
+                confident = "review_state = 'pending' AND review_reason = ? AND kind = ? AND confidence >= ?"
+                self.conn.execute(
+                    f"UPDATE cells SET review_reason = ? WHERE {confident} AND spot < ?" + settled,
+                    (spot, low, str(kind), threshold, share, t),
+                )
                 accepted += self.conn.execute(
                     "UPDATE cells SET review_state = 'auto', review_reason = NULL, version = version + 1"
-                    " WHERE review_state = 'pending' AND review_reason = ? AND kind = ? AND confidence >= ?"
-                    " AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.cell_id = cells.id AND l.expires_at > ?)"
-                    " AND page_id NOT IN (SELECT id FROM pages WHERE doubtful(residual_mm, text_match))",
-                    (low, str(kind), threshold, t),
+                    f" WHERE {confident} AND COALESCE(spot, 1) >= ?" + settled,
+                    (low, str(kind), threshold, share, t),
                 ).rowcount
+            queued += self.conn.execute(
+                "UPDATE cells SET review_state = 'pending', review_reason = ?, version = version + 1"
+                " WHERE review_state = 'auto' AND written = 1 AND spot < ?",
+                (spot, share),
+            ).rowcount
         return Rerouted(queued, accepted)
 
     # -- saves ----------------------------------------------------------------------------------------

@@ -97,3 +97,40 @@ def test_a_blank_cell_is_never_sent_to_review(db: Store, store: ReviewStore) -> 
     store.reroute(Settings(review_threshold={kind: 2.0 for kind in FieldKind}))  # above every confidence
     blanks = [c for c in db.cells() if not c.written]
     assert blanks and all(c.review_state == "auto" or c.review_reason == "missing_required" for c in blanks)
+
+
+def _draw(db: Store, cells: list[StoredCell], spot: float) -> None:
+    db.conn.executemany("UPDATE cells SET spot = ? WHERE id = ?", [(spot, c.id) for c in cells])
+
+
+def test_a_raised_spot_check_share_sends_accepted_cells_it_draws_to_review(db: Store, store: ReviewStore) -> None:
+    accepted = [c for c in _cells(db, FieldKind.POSTAL_CODE) if c.review_state == "auto" and c.written]
+    drawn, spared = accepted[: len(accepted) // 2], accepted[len(accepted) // 2:]
+    assert drawn and spared
+    _draw(db, drawn, 0.04)
+    _draw(db, spared, 0.5)
+    thresholds = {**NOTHING_MOVES, FieldKind.POSTAL_CODE: 0.0}
+    assert store.reroute(Settings(review_threshold=thresholds, spot_check=0.01)).queued == 0  # 0.04 not drawn
+    moved = store.reroute(Settings(review_threshold=thresholds, spot_check=0.05))
+    after = {c.id: c for c in _cells(db, FieldKind.POSTAL_CODE)}
+    assert moved.queued == len(drawn) and moved.accepted == 0
+    assert all(after[c.id].review_state == "pending" and after[c.id].review_reason == "spot_check" for c in drawn)
+    assert all(after[c.id].review_state == "auto" for c in spared)
+    # the share lowered again: the spot checks nobody has reviewed go back, the confident ones accepted
+    moved = store.reroute(Settings(review_threshold=thresholds, spot_check=0.0))
+    assert moved.accepted == len(drawn) and moved.queued == 0
+    again = {c.id: c for c in _cells(db, FieldKind.POSTAL_CODE)}
+    assert all(again[c.id].review_state == "auto" and again[c.id].review_reason is None for c in drawn)
+
+
+def test_a_drawn_cell_stays_in_review_when_a_lowered_threshold_accepts_its_confidence(
+    db: Store, store: ReviewStore
+) -> None:
+    unsure = [c for c in _cells(db, FieldKind.NAME) if c.review_reason == "low_confidence"]
+    drawn, spared = unsure[:1], unsure[1:]
+    assert spared
+    _draw(db, drawn, 0.01)
+    moved = store.reroute(Settings(review_threshold={**NOTHING_MOVES, FieldKind.NAME: 0.0}, spot_check=0.05))
+    after = {c.id: c for c in _cells(db, FieldKind.NAME)}
+    assert moved.accepted == len(spared)
+    assert after[drawn[0].id].review_state == "pending" and after[drawn[0].id].review_reason == "spot_check"
