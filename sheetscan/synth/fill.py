@@ -2,13 +2,15 @@
 
 Each glyph is drawn on its own with a small random shift, rotation and scale, so no two letters are alike.
 Ink is laid over the paper multiplicatively (ink over a printed line stays dark). The result is an RGB
-page at RENDER_DPI, before any scan degradation.
+page at RENDER_DPI, before any scan degradation. A font without an accented letter (Havana has none) writes
+the plain letter and the accent as a pen stroke above it (a cedilla below), as people do.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -117,14 +119,56 @@ def _cap_ratio(name: str) -> float:
     return (bottom - top) / 200
 
 
+def _bitmap(font: ImageFont.FreeTypeFont, text: str) -> tuple[tuple[int, int], bytes]:
+    mask = font.getmask(text)
+    return mask.size, bytes(mask)
+
+
+@lru_cache(maxsize=4096)
+def has_glyph(font: ImageFont.FreeTypeFont, char: str) -> bool:
+    """Whether the font draws `char` itself, rather than its box for a missing glyph."""
+    return _bitmap(font, char) != _bitmap(font, "\U000F0000")  # a private-use code point no font here has
+
+
+def _accent(canvas: np.ndarray, mark: str, size: float) -> None:
+    """Draw a combining mark by hand over (or, a cedilla, under) the letter already on `canvas` (in place)."""
+    ys, xs = np.nonzero(canvas > 127)
+    if len(xs) == 0:
+        return
+    top, bottom, cx = int(ys.min()), int(ys.max()), (int(xs.min()) + int(xs.max())) / 2
+    ink = (canvas > 127).astype(np.uint8)
+    pen = max(2, round(2 * float(np.percentile(cv2.distanceTransform(ink, cv2.DIST_L2, 3)[ink > 0], 90))))
+    u = size / 100  # accent geometry in hundredths of the font size
+
+    def stroke(*points: tuple[float, float]) -> None:
+        pts = np.array([[round(cx + x * u), round(top - y * u)] for x, y in points], dtype=np.int32)
+        cv2.polylines(canvas, [pts], False, 255, pen, cv2.LINE_AA)
+
+    if mark == "\u0301":  # acute
+        stroke((-7, 9), (8, 26))
+    elif mark == "\u0300":  # grave
+        stroke((-8, 26), (7, 9))
+    elif mark == "\u0302":  # circumflex
+        stroke((-12, 9), (0, 23), (12, 9))
+    elif mark == "\u0308":  # diaeresis
+        for x in (-9, 9):
+            cv2.circle(canvas, (round(cx + x * u), round(top - 15 * u)), pen, 255, -1, cv2.LINE_AA)
+    elif mark == "\u0327":  # cedilla, under the baseline
+        below = (bottom - top) / u
+        stroke((0, -below), (0, -below - 8), (6, -below - 12), (-5, -below - 18))
+
+
 def _glyph(char: str, font: ImageFont.FreeTypeFont, slant: float, angle_deg: float) -> tuple[np.ndarray, int, int]:
     """One glyph mask, sheared and rotated around its baseline origin; returns (mask, origin x, origin y)."""
     size = font.size
     width, height = round(2.2 * size) + 8, round(2.4 * size) + 8
     ox, oy = round(0.5 * size) + 4, round(1.5 * size) + 4
     canvas = Image.new("L", (width, height), 0)
-    ImageDraw.Draw(canvas).text((ox, oy), char, font=font, fill=255, anchor="ls")
-    mask = np.asarray(canvas)
+    letter, *marks = list(char if has_glyph(font, char) else unicodedata.normalize("NFD", char))
+    ImageDraw.Draw(canvas).text((ox, oy), letter, font=font, fill=255, anchor="ls")
+    mask = np.array(canvas)
+    for mark in marks:
+        _accent(mask, mark, size)
     a = math.radians(angle_deg)
     to_origin = np.array([[1, 0, -ox], [0, 1, -oy], [0, 0, 1]], dtype=np.float64)
     shear = np.array([[1, -slant, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float64)
@@ -165,7 +209,8 @@ def text_mask(text: str, writer: Writer, size_px: float, rng: random.Random) -> 
         if xb > xa and yb > ya:
             region = field[ya:yb, xa:xb]
             np.maximum(region, glyph[ya - y0 : yb - y0, xa - x0 : xb - x0], out=region)
-        pen += font.getlength(char) * spacing + rng.gauss(0, 0.02 * size_px)
+        advance = font.getlength(char if has_glyph(font, char) else unicodedata.normalize("NFD", char)[0])
+        pen += advance * spacing + rng.gauss(0, 0.02 * size_px)
     if writer.pen_px:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * writer.pen_px + 1, 2 * writer.pen_px + 1))
         field = cv2.dilate(field, kernel)

@@ -207,3 +207,27 @@ def test_composed_accents_put_ink_above_the_letter_only_when_asked() -> None:
         rows = np.nonzero((cell < 128).any(axis=1))[0]
         heights[accent] = rows.max() - rows.min()
     assert heights["acute"] > heights[None] and heights["diaeresis"] > heights[None]
+
+
+def test_a_font_without_accented_letters_writes_the_letter_and_an_accent_stroke() -> None:
+    from sheetscan.synth.fill import _font, _glyph, has_glyph
+
+    havana = _font("havana", 80)
+    assert not has_glyph(havana, "É") and has_glyph(havana, "E")  # Havana has no accented letter at all
+    plain, _, oy = _glyph("E", havana, 0.0, 0.0)
+    accented, _, _ = _glyph("É", havana, 0.0, 0.0)
+    top = int(np.nonzero(plain > 127)[0].min())
+    assert np.array_equal(accented[top - 2:], plain[top - 2:])  # the same letter...
+    assert (accented[: top - 2] > 127).sum() > 20  # ...and a stroke above it
+    cedilla, _, _ = _glyph("Ç", havana, 0.0, 0.0)
+    assert (cedilla[oy + 2:] > 127).sum() > (_glyph("C", havana, 0.0, 0.0)[0][oy + 2:] > 127).sum() + 20
+
+
+def test_every_font_writes_every_letter_the_bench_writes_never_a_missing_glyph_box() -> None:
+    from sheetscan.synth.fill import _font, _glyph
+
+    letters = "ÀÂÇÉÈÊËÎÏÔÙÛÜÿ" + "AZaz09-'.@_"
+    for name in FONTS:
+        font = _font(name, 60)
+        box = _glyph("\U000F0000", font, 0.0, 0.0)[0]
+        assert not any(np.array_equal(_glyph(c, font, 0.0, 0.0)[0], box) for c in letters), name
