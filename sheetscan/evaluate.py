@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sheetscan.fields import FieldInvalid, FieldKind, edit_distance, validate
 from sheetscan.store.db import Store, StoredCell
+from sheetscan.store.review import REVIEWED_STATES
 
 ACCEPTED = ("auto", "confirmed", "corrected", "blank", "illegible")
 
@@ -253,7 +254,7 @@ def review_sample(store: Store, spot_check: float) -> ReviewSample:
     for cell in store.cells():
         if not cell.written or cell.spot is None or cell.spot >= spot_check:
             continue
-        if cell.review_state not in ("confirmed", "corrected", "blank", "illegible"):
+        if cell.review_state not in REVIEWED_STATES:
             sample.waiting += 1
             continue
         machine = _machine_value(cell)
