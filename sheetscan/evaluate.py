@@ -270,7 +270,11 @@ def format_sample(sample: ReviewSample, thresholds: dict[str, float], target: fl
     total = len(sample.machine) + sample.waiting
     lines = [
         f"Contrôles au hasard : {len(sample.machine)} cellule(s) révisée(s) sur {total} tirée(s)"
-        + (f" ({sample.waiting} encore à réviser, laissées de côté)" if sample.waiting else ""),
+        + (f" ({sample.waiting} encore à réviser, laissées de côté)" if sample.waiting else "")
+    ]
+    if not sample.machine:
+        return "\n".join(lines)
+    lines += [
         f"{'champ':<14}{'contrôlées':>11}{'seuil':>10}{'acceptées':>11}{'erronées':>10}{'erreur':>9}"
         f"{'(borne 95 %)':>14}{'seuil calibré':>15}{'acceptées':>11}",
     ]
