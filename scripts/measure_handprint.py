@@ -2,6 +2,8 @@
 
     .venv/bin/python scripts/measure_handprint.py [--n 200] [--seed 100,500] [--data ../shared/data/emnist-byclass-test]
     .venv/bin/python scripts/measure_handprint.py --fixture   # the committed test fixture only
+    .venv/bin/python scripts/measure_handprint.py --engine combined --n 400 --pens 0,3 --seed 100,1000 \
+        --continental 1   # every 1 flagged and every 7 crossed, as most Quebecers write them
     # the review thresholds' calibration (sheetscan/config.py), about 25 minutes:
     .venv/bin/python scripts/measure_handprint.py --engine combined --n 400 --pens 0,3 \
         --seed 100,500,1000,2000,3000,4000
@@ -46,7 +48,7 @@ from sheetscan.stages.crosscheck import check_row
 from sheetscan.stages.engines import make_engine
 from sheetscan.stages.recognize import CellImage, Engine
 from sheetscan.synth.content import Person, cased, email_entry, make_person
-from sheetscan.synth.glyph_cells import Glyph, Item, compose_cell
+from sheetscan.synth.glyph_cells import Glyph, Item, compose_cell, continental
 
 FIXTURE = _emnist.REPO_ROOT / "tests" / "fixtures" / "emnist_heldout_sample"
 CAPS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -70,6 +72,13 @@ def load_pool(data: Path | None, set_aside: Collection[int] = ()) -> Pool:
     for tile, c in zip(tiles, chars, strict=False):
         pool.setdefault(str(c), []).append(tile)
     return pool
+
+
+def continental_pool(pool: Pool, share: float, seed: int = 0) -> Pool:
+    """The pool with `share` of its 1s and 7s drawn as Quebecers write them (`glyph_cells.continental`)."""
+    rng = np.random.default_rng(seed)
+    return {c: [continental(t, c, rng) if rng.random() < share else t for t in tiles] if c in "17" else tiles
+            for c, tiles in pool.items()}
 
 
 def glyph(pool: Pool, c: str, rng: np.random.Generator, accent: str | None = None) -> Glyph:
@@ -256,13 +265,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="handprint", help="combined, ppocr, handprint or tesseract")
     parser.add_argument("--threshold", type=float, default=0.5, help="review threshold to report")
     parser.add_argument("--pens", default="0,-2,3", help="pen weights to try (pixels)")
+    parser.add_argument("--continental", type=float, default=0.0,
+                        help="share of 1s and 7s written as Quebecers do: a flag on the 1, a bar across the 7")
     parser.add_argument("--keep-unreadable", action="store_true",
                         help="keep the tiles the audit found unreadable as labelled (audit_emnist.py)")
     parser.add_argument("--target", type=float, default=0.005,
                         help="residual error for the per-kind threshold printed at the end")
     args = parser.parse_args(argv)
     set_aside = set() if args.keep_unreadable else audit_emnist.unreadable()
-    pool = load_pool(None if args.fixture else args.data, set_aside)
+    pool = continental_pool(load_pool(None if args.fixture else args.data, set_aside), args.continental)
     if set_aside and not args.fixture:
         print(f"{len(set_aside)} held-out tiles set aside as unreadable as labelled ({audit_emnist.AUDIT.name})")
     engine = make_engine(args.engine)

@@ -7,6 +7,10 @@
 The committed `sheetscan/models/handprint.onnx` is the float network of commit 1d50a00 (the first command, its
 JSON records the run) quantised by the second: `git show 1d50a00:sheetscan/models/handprint.onnx > float.onnx`.
 
+`--continental 1` adds a copy of each training 1 and 7 as most Quebecers write them (a flag, a bar;
+`glyph_cells.continental`): alone it changed nothing measurable, the line reader being the engine's second voice
+(see `train_linereader.py`); not shipped.
+
 Training data: the EMNIST tiles (real hand print by thousands of writers), plus characters rendered in the
 test bench's training fonts with random size, slant, rotation and pen weight (people also print in
 "font-like" hands the EMNIST writers did not use). The bench's held-out fonts are refused, so its test
@@ -39,6 +43,7 @@ from torch import nn
 
 from sheetscan.stages.handprint import normalise_glyph
 from sheetscan.synth.fill import TRAINING_FONTS, UNTRAINED_FONTS, _font, _glyph
+from sheetscan.synth.glyph_cells import continental
 
 MODEL_DIR = _emnist.REPO_ROOT / "sheetscan" / "models"
 SEED = 20251129
@@ -235,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--fonts", default=",".join(TRAINING_FONTS), help="fonts to mix in ('' for none)")
     parser.add_argument("--font-variants", type=int, default=40, help="drawings per character and font")
+    parser.add_argument("--continental", type=int, default=0,
+                        help="copies of each training 1 and 7 drawn as Quebecers write them (flag, bar)")
     parser.add_argument("--quantize", type=Path, metavar="FLOAT_ONNX", help="only quantise this float export")
     args = parser.parse_args(argv)
     if args.quantize:
@@ -259,6 +266,14 @@ def main(argv: list[str] | None = None) -> int:
         x_train = torch.cat([x_train, torch.from_numpy(f_tiles).unsqueeze(1)])
         y_train = torch.cat([y_train, torch.from_numpy(f_labels)])
         print(f"font glyphs: {len(f_tiles)} from {fonts}")
+    if args.continental:
+        rng = np.random.default_rng(SEED)
+        ones_sevens = [i for i in np.flatnonzero(~held) if str(data.chars[i]) in "17"]
+        drawn = [continental(data.tiles[i], str(data.chars[i]), rng)
+                 for i in ones_sevens for _ in range(args.continental)]
+        x_train = torch.cat([x_train, torch.from_numpy(np.stack(drawn)).float().div_(255).unsqueeze(1)])
+        y_train = torch.cat([y_train, torch.from_numpy(np.repeat(data.labels[ones_sevens], args.continental))])
+        print(f"continental 1s and 7s: {len(drawn)}")
     val = _emnist.Emnist(data.tiles[held], data.chars[held], data.labels[held])
     print(f"train {len(x_train)}, held-out {len(x_val)}, classes {len(_emnist.CLASSES)}")
 
@@ -322,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         "output": {"name": "probs", "shape": ["N", len(_emnist.CLASSES)], "kind": "softmax"},
         "merged_lowercase_into_capital": _emnist.MERGED_LOWERCASE,
         "training_data": "EMNIST byclass test split (../shared/data/emnist-byclass-test) "
-        f"and glyphs drawn in fonts {fonts}, {len(x_train)} characters; EMNIST held-out split by index hash, "
+        f"and glyphs drawn in fonts {fonts}, {args.continental} continental copies of each 1 and 7 (flag, bar), "
+        f"{len(x_train)} characters; EMNIST held-out split by index hash, "
         f"{len(x_val)} characters",
         "held_out_accuracy": {k: round(v, 4) for k, v in acc.items()},
         "epochs": epochs_done,

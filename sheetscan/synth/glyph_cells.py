@@ -4,6 +4,9 @@ Used by the hand-print tests and `scripts/measure_handprint.py`: each tile is sc
 high at CELL_PX_PER_MM, inverted to dark ink on white and pasted left to right with random gaps, jitter and
 pen weight, into a cell 13 mm high. Hyphens, underscores, apostrophes, dots and accents are drawn as short
 strokes, '@' (absent from EMNIST) in one of OpenCV's Hershey fonts.
+
+EMNIST's writers were American: their 1 is a plain stick and their 7 has no bar. `continental` draws the 1 and
+the 7 most Quebecers write (as in France): a 1 with a long flag, sometimes a foot, and a 7 crossed in the middle.
 """
 
 from __future__ import annotations
@@ -30,6 +33,43 @@ class Glyph:
 
 
 Item = Glyph | str  # a str is one of " ", "-", "'", ".", "@" (drawn in a Hershey font)
+
+
+def _pen(tile: np.ndarray) -> int:
+    """The tile's stroke width (pixels): twice the ink's usual distance to the paper at its middle lines."""
+    ink = (tile > 127).astype(np.uint8)
+    if not ink.any():
+        return 2
+    depth = cv2.distanceTransform(ink, cv2.DIST_L2, 3)[ink > 0]
+    return max(1, round(2 * float(np.percentile(depth, 90))))
+
+
+def continental(tile: np.ndarray, char: str, rng: np.random.Generator) -> np.ndarray:
+    """The tile of a 1 given a flag from its top down to the left (30-50 % of its height long, 25-45 degrees
+    below the horizontal) and, half the time, a foot; of a 7, a bar across its stem at mid-height; any other
+    tile as it is. Drawn in the tile's own stroke width."""
+    ys, xs = np.nonzero(tile > 127)
+    if char not in "17" or len(ys) == 0:
+        return tile
+    out = tile.copy()
+    top, bottom = int(ys.min()), int(ys.max())
+    height, pen = bottom - top, _pen(tile)
+    if char == "1":
+        x_top = int(np.median(xs[ys <= top + 2]))
+        length, angle = height * rng.uniform(0.3, 0.5), np.radians(rng.uniform(25, 45))
+        end = (round(x_top - length * np.cos(angle)), round(top + length * np.sin(angle)))
+        cv2.line(out, (x_top, top), end, 255, pen, cv2.LINE_AA)
+        if rng.random() < 0.5:
+            x_foot, half = int(np.median(xs[ys >= bottom - 2])), height * rng.uniform(0.2, 0.3)
+            cv2.line(out, (round(x_foot - half), bottom), (round(x_foot + half), bottom), 255, pen, cv2.LINE_AA)
+        return out
+    y = round(top + height * rng.uniform(0.45, 0.6))
+    stem = xs[np.abs(ys - y) <= 1]
+    if len(stem) == 0:
+        return tile
+    x, half = int(np.median(stem)), height * rng.uniform(0.18, 0.28)
+    cv2.line(out, (round(x - half), y), (round(x + half), y), 255, pen, cv2.LINE_AA)
+    return out
 
 
 def _ink(tile: np.ndarray, scale: float, pen_px: int) -> np.ndarray:

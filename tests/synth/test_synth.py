@@ -231,3 +231,22 @@ def test_every_font_writes_every_letter_the_bench_writes_never_a_missing_glyph_b
         font = _font(name, 60)
         box = _glyph("\U000F0000", font, 0.0, 0.0)[0]
         assert not any(np.array_equal(_glyph(c, font, 0.0, 0.0)[0], box) for c in letters), name
+
+
+def test_continental_ones_get_a_flag_and_sevens_a_bar_in_the_tiles_own_stroke() -> None:
+    from sheetscan.synth.glyph_cells import continental
+
+    one = np.zeros((28, 28), np.uint8)
+    one[4:24, 13:16] = 255  # a stick, 3 px wide
+    seven = np.zeros((28, 28), np.uint8)
+    seven[4:7, 8:20] = 255
+    for y in range(7, 24):
+        seven[y, 19 - (y - 7) // 2 - 1:19 - (y - 7) // 2 + 2] = 255
+    rng = np.random.default_rng(3)
+    flagged = continental(one, "1", rng)
+    assert (flagged >= one).all() and (flagged[4:14, :12] > 127).sum() > 8  # the stick, and a flag to its left
+    crossed = continental(seven, "7", rng)
+    bar = (crossed > 127) & ~(seven > 127)
+    rows = np.nonzero(bar.any(axis=1))[0]
+    assert bar.sum() > 10 and rows.min() >= 11 and rows.max() <= 18  # across the stem, about mid-height
+    assert continental(one, "4", rng) is one
