@@ -193,17 +193,14 @@ def random_text(rng: random.Random, first: list[str], last: list[str]) -> str:
 
 def usable_fonts(with_extra: bool) -> dict[str, str]:
     """Font name -> the characters it lacks (drawn without their accent, and so labelled)."""
-    from PIL import ImageFont
-
     extra = {name: path for name, path in EXTRA_FONTS.items() if path.exists() and with_extra}
     fill.FONTS.update(extra)  # the synth module draws by font name
     out = {}
     for name in [*TRAINING_FONTS, *extra]:
         if name in UNTRAINED_FONTS:
             raise SystemExit(f"{name} is one of the bench's held-out or validation fonts: no model may train on it")
-        font = ImageFont.truetype(str(fill.FONTS[name]), 40)
-        notdef = np.asarray(font.getmask("\uffff"))
-        out[name] = "".join(c for c in CHARACTERS if np.array_equal(np.asarray(font.getmask(c)), notdef))
+        font = fill._font(name, 40)
+        out[name] = "".join(c for c in CHARACTERS if not fill.has_glyph(font, c))
     return out
 
 

@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sheetscan.fields import FieldKind
 from sheetscan.render import MM_PER_INCH
 from sheetscan.synth.content import SheetContent
+from sheetscan.synth.glyph_cells import stroke_width
 from sheetscan.template import Template
 
 RENDER_DPI = 300
@@ -136,8 +137,7 @@ def _accent(canvas: np.ndarray, mark: str, size: float) -> None:
     if len(xs) == 0:
         return
     top, bottom, cx = int(ys.min()), int(ys.max()), (int(xs.min()) + int(xs.max())) / 2
-    ink = (canvas > 127).astype(np.uint8)
-    pen = max(2, round(2 * float(np.percentile(cv2.distanceTransform(ink, cv2.DIST_L2, 3)[ink > 0], 90))))
+    pen = max(2, stroke_width(canvas))
     u = size / 100  # accent geometry in hundredths of the font size
 
     def stroke(*points: tuple[float, float]) -> None:

@@ -35,9 +35,10 @@ class Glyph:
 Item = Glyph | str  # a str is one of " ", "-", "'", ".", "@" (drawn in a Hershey font)
 
 
-def _pen(tile: np.ndarray) -> int:
-    """The tile's stroke width (pixels): twice the ink's usual distance to the paper at its middle lines."""
-    ink = (tile > 127).astype(np.uint8)
+def stroke_width(mask: np.ndarray) -> int:
+    """The stroke width (pixels) of white ink on black: twice the ink's usual distance to the paper at the
+    strokes' middle lines."""
+    ink = (mask > 127).astype(np.uint8)
     if not ink.any():
         return 2
     depth = cv2.distanceTransform(ink, cv2.DIST_L2, 3)[ink > 0]
@@ -53,7 +54,7 @@ def continental(tile: np.ndarray, char: str, rng: np.random.Generator) -> np.nda
         return tile
     out = tile.copy()
     top, bottom = int(ys.min()), int(ys.max())
-    height, pen = bottom - top, _pen(tile)
+    height, pen = bottom - top, stroke_width(tile)
     if char == "1":
         x_top = int(np.median(xs[ys <= top + 2]))
         length, angle = height * rng.uniform(0.3, 0.5), np.radians(rng.uniform(25, 45))
