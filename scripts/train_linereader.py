@@ -401,10 +401,11 @@ def from_onnx(model, path: Path) -> None:  # type: ignore[no-untyped-def]
             return torch.from_numpy(np.concatenate([np.split(a, 4)[g] for g in gates]))
 
         for d, suffix in enumerate(["", "_reverse"]):
+            input_bias, hidden_bias = np.split(b[d], 2)  # ONNX keeps both biases in one row
             getattr(model.rnn, f"weight_ih_l0{suffix}").copy_(torch_order(w[d]))
             getattr(model.rnn, f"weight_hh_l0{suffix}").copy_(torch_order(r[d]))
-            getattr(model.rnn, f"bias_ih_l0{suffix}").copy_(torch_order(b[d][:512]))
-            getattr(model.rnn, f"bias_hh_l0{suffix}").copy_(torch_order(b[d][512:]))
+            getattr(model.rnn, f"bias_ih_l0{suffix}").copy_(torch_order(input_bias))
+            getattr(model.rnn, f"bias_hh_l0{suffix}").copy_(torch_order(hidden_bias))
         [matmul] = [n for n in graph.node if n.op_type == "MatMul"]
         model.head[1].weight.copy_(torch.from_numpy(init[matmul.input[1]].T.copy()))
         model.head[1].bias.copy_(torch.from_numpy(init["net.head.1.bias"].copy()))

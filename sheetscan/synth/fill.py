@@ -131,6 +131,12 @@ def has_glyph(font: ImageFont.FreeTypeFont, char: str) -> bool:
     return _bitmap(font, char) != _bitmap(font, "\U000F0000")  # a private-use code point no font here has
 
 
+def _written(font: ImageFont.FreeTypeFont, char: str) -> str:
+    """What the pen draws for `char` in `font`: the character, or, when the font lacks it, its letter then its
+    marks (NFD), the marks drawn by hand (`_accent`)."""
+    return char if has_glyph(font, char) else unicodedata.normalize("NFD", char)
+
+
 def _accent(canvas: np.ndarray, mark: str, size: float) -> None:
     """Draw a combining mark by hand over (or, a cedilla, under) the letter already on `canvas` (in place)."""
     ys, xs = np.nonzero(canvas > 127)
@@ -164,7 +170,7 @@ def _glyph(char: str, font: ImageFont.FreeTypeFont, slant: float, angle_deg: flo
     width, height = round(2.2 * size) + 8, round(2.4 * size) + 8
     ox, oy = round(0.5 * size) + 4, round(1.5 * size) + 4
     canvas = Image.new("L", (width, height), 0)
-    letter, *marks = list(char if has_glyph(font, char) else unicodedata.normalize("NFD", char))
+    letter, *marks = list(_written(font, char))
     ImageDraw.Draw(canvas).text((ox, oy), letter, font=font, fill=255, anchor="ls")
     mask = np.array(canvas)
     for mark in marks:
@@ -209,8 +215,7 @@ def text_mask(text: str, writer: Writer, size_px: float, rng: random.Random) -> 
         if xb > xa and yb > ya:
             region = field[ya:yb, xa:xb]
             np.maximum(region, glyph[ya - y0 : yb - y0, xa - x0 : xb - x0], out=region)
-        advance = font.getlength(char if has_glyph(font, char) else unicodedata.normalize("NFD", char)[0])
-        pen += advance * spacing + rng.gauss(0, 0.02 * size_px)
+        pen += font.getlength(_written(font, char)[0]) * spacing + rng.gauss(0, 0.02 * size_px)
     if writer.pen_px:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * writer.pen_px + 1, 2 * writer.pen_px + 1))
         field = cv2.dilate(field, kernel)
