@@ -85,9 +85,10 @@ CLASSES = ("<blank>", *CHARACTERS, " ")
 ACCENT_OF = {"acute": "ÉÁéá", "grave": "ÈÀÙèàù", "circumflex": "ÊÂÎÔÛêâîôû"}  # what compose_cell can draw
 SEED = 20261129
 # More hands to learn from than the bench's training fonts: Debian's handwriting-like and school-print fonts
-# (`apt-get install fonts-bwht fonts-dancingscript fonts-femkeklaver fonts-humor-sans fonts-rufscript
-# fonts-tlwg-purisa fonts-cabinsketch fonts-sil-andika fonts-kaushanscript fonts-klee fonts-seto`); those not
-# installed are skipped. None is one of the bench's held-out fonts.
+# (`apt-get install` these packages); those not installed are skipped, with a warning. None is one of the
+# bench's held-out fonts.
+EXTRA_FONT_PACKAGES = ("fonts-bwht fonts-dancingscript fonts-femkeklaver fonts-humor-sans fonts-rufscript "
+                       "fonts-tlwg-purisa fonts-cabinsketch fonts-sil-andika fonts-kaushanscript fonts-klee fonts-seto")
 EXTRA_FONTS = {
     **{f"bwht-{n.lower()}": Path(f"/usr/share/fonts/opentype/bwht/BecauseWe{n}-Regular.otf")
        for n in ("Build", "Connect", "Create", "Learn", "Mentor", "Organize")},
@@ -311,6 +312,10 @@ def _one(seed: int) -> tuple[np.ndarray, str] | None:
 def build_data(args: argparse.Namespace) -> int:
     started = time.time()
     print("fonts:", ", ".join(usable_fonts(args.extra_fonts)))
+    missing = [name for name, path in EXTRA_FONTS.items() if not path.exists()]
+    if args.extra_fonts and missing:
+        print(f"warning: {len(missing)} extra fonts are not installed ({', '.join(missing)}); the shipped model "
+              f"learnt from them: apt-get install {EXTRA_FONT_PACKAGES}", file=sys.stderr)
     lines, labels = [], []
     with Pool(args.workers, initializer=_init, initargs=(args.emnist, args.emnist_share, args.extra_fonts,
                                                            args.cased_names, args.continental)) as pool:
