@@ -311,8 +311,9 @@ def _one(seed: int) -> tuple[np.ndarray, str] | None:
 
 def build_data(args: argparse.Namespace) -> int:
     started = time.time()
-    print("fonts:", ", ".join(usable_fonts(args.extra_fonts)))
-    missing = [name for name, path in EXTRA_FONTS.items() if not path.exists()]
+    fonts = usable_fonts(args.extra_fonts)
+    print("fonts:", ", ".join(fonts))
+    missing = [name for name in EXTRA_FONTS if name not in fonts]
     if args.extra_fonts and missing:
         print(f"warning: {len(missing)} extra fonts are not installed ({', '.join(missing)}); the shipped model "
               f"learnt from them: apt-get install {EXTRA_FONT_PACKAGES}", file=sys.stderr)

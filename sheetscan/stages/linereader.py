@@ -20,8 +20,8 @@ import numpy as np
 from sheetscan.stages.ppocr import DECODER_VERSION, STRIDE, PpocrEngine, _Line
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "linereader.onnx"
-MODEL_VERSION = 3  # in the engine's name (provenance); 2: also names written in lower or title case; 3: also the
-# continental 1 and 7
+# In the engine's name (provenance). 2: also names written in lower or title case; 3: also the continental 1 and 7.
+MODEL_VERSION = 3
 
 
 class LineReaderEngine(PpocrEngine):
