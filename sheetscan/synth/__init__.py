@@ -17,11 +17,11 @@ from PIL import Image
 
 from sheetscan.render import render_blank
 from sheetscan.synth.content import Entry, SheetContent, make_sheet
-from sheetscan.synth.fill import FONTS, RENDER_DPI, FilledSheet, fill_sheet
+from sheetscan.synth.fill import FONTS, RENDER_DPI, SLIGHT_CROSSING, Crossing, FilledSheet, fill_sheet
 from sheetscan.synth.scan import Scan, random_params, scan_page
 from sheetscan.template import Template
 
-__all__ = ["FONTS", "RENDER_DPI", "generate", "make_sheet_truth", "synth_sheet"]
+__all__ = ["FONTS", "RENDER_DPI", "Crossing", "generate", "make_sheet_truth", "synth_sheet"]
 
 
 def _rng(seed: int, index: int, stream: str) -> random.Random:
@@ -68,11 +68,13 @@ def make_sheet_truth(
 
 
 def synth_sheet(
-    index: int, seed: int, template: Template, blank: Image.Image, fonts: Sequence[str] | None = None
+    index: int, seed: int, template: Template, blank: Image.Image, fonts: Sequence[str] | None = None,
+    crossing: Crossing = SLIGHT_CROSSING,
 ) -> tuple[SheetContent, FilledSheet, Scan]:
     """Content, clean filled page and scan of sheet `index` for `seed`; `blank` = render_blank(template, RENDER_DPI)."""
     content = make_sheet(_rng(seed, index, "content"), template)
-    filled = fill_sheet(blank, template, content, _rng(seed, index, "fill"), fonts=fonts, dpi=RENDER_DPI)
+    filled = fill_sheet(blank, template, content, _rng(seed, index, "fill"), fonts=fonts, dpi=RENDER_DPI,
+                        crossing=crossing)
     scan_rng = _rng(seed, index, "scan")
     params = random_params(scan_rng)
     page_mm = (template.page.width_mm, template.page.height_mm)
@@ -81,7 +83,8 @@ def synth_sheet(
 
 
 def generate(
-    out_dir: Path, sheets: int, seed: int, template: Template, fonts: Sequence[str] | None = None
+    out_dir: Path, sheets: int, seed: int, template: Template, fonts: Sequence[str] | None = None,
+    crossing: Crossing = SLIGHT_CROSSING,
 ) -> list[Path]:
     """Write `sheets` scanned-looking sheets and their truth JSON to `out_dir`; return the truth paths.
 
@@ -92,13 +95,14 @@ def generate(
       the file as saved, pixel centres at integers), scan (the degradation parameters),
       rows (every grid row: row, signed, fields {key: {written, value}} with empty fields absent, font of
       the row's writer when written), sender ({key: {written, value}}).
-    `fonts` restricts the handwriting to these keys of FONTS (e.g. to hold some out).
+    `fonts` restricts the handwriting to these keys of FONTS (e.g. to hold some out); `crossing`, how the writing
+    crosses the grid lines.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     blank = render_blank(template, RENDER_DPI)
     paths: list[Path] = []
     for index in range(1, sheets + 1):
-        content, filled, scan = synth_sheet(index, seed, template, blank, fonts)
+        content, filled, scan = synth_sheet(index, seed, template, blank, fonts, crossing)
         stem = f"sheet-{index:04d}"
         image_path = out_dir / f"{stem}{scan.extension}"
         scan.save(image_path)

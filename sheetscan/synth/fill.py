@@ -53,8 +53,19 @@ UNTRAINED_FONTS = (*HELD_OUT_FONTS, *VALIDATION_FONTS)
 
 FONT_SPACING = {"kristi": 1.12}  # script fonts whose capitals overlap when jittered
 CELL_MARGIN_MM = 0.6  # clear space kept between ink and a grid line's edge
-CROSS_SHARE = 0.10  # share of fields whose ink crosses a grid line slightly
-CROSS_MAX_MM = 0.9  # how far past the line's centre a crossing stroke may reach
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """How signers cross the grid lines: `share` of fields (and signatures) cross one, reaching up to `max_mm`
+    past its centre. The default crosses slightly; `benchmarks/recognition.py --crossing` draws more."""
+
+    share: float = 0.10
+    max_mm: float = 0.9
+
+
+SLIGHT_CROSSING = Crossing()
+
 GLYPH_ROTATION_DEG = 4.0
 GLYPH_SCALE = 0.08
 
@@ -249,6 +260,7 @@ class Rect:
     right: float
     bottom: float
     cross: float  # pixels past the interior reachable by a crossing stroke
+    cross_share: float  # the chance that the ink in it crosses a line (Crossing.share)
 
     @property
     def width(self) -> float:
@@ -259,7 +271,8 @@ class Rect:
         return self.bottom - self.top
 
 
-def interior(rect_mm: tuple[float, float, float, float], line_mm: float, px: float) -> Rect:
+def interior(rect_mm: tuple[float, float, float, float], line_mm: float, px: float,
+             crossing: Crossing = SLIGHT_CROSSING) -> Rect:
     x, y, w, h = rect_mm
     inset = line_mm / 2 + CELL_MARGIN_MM
     return Rect(
@@ -267,7 +280,8 @@ def interior(rect_mm: tuple[float, float, float, float], line_mm: float, px: flo
         top=(y + inset) * px,
         right=(x + w - inset) * px,
         bottom=(y + h - inset) * px,
-        cross=(inset + CROSS_MAX_MM) * px,
+        cross=(inset + crossing.max_mm) * px,
+        cross_share=crossing.share,
     )
 
 
@@ -280,7 +294,7 @@ def write_field(
     indent = rng.uniform(0.3, 2.5) * px
     if mask.shape[1] > cell.width - indent:
         indent = rng.uniform(0.0, 0.4) * px
-    crossing = rng.random() < CROSS_SHARE
+    crossing = rng.random() < cell.cross_share
     side = rng.choices(["bottom", "top", "right"], weights=[60, 20, 20])[0] if crossing else ""
     slack = rng.uniform(0.2, 1.5) * px  # people rarely write right up to the line
     extra_w = slack + cell.cross * rng.uniform(0.3, 1.0) if side == "right" else 0.0
@@ -336,7 +350,7 @@ def signature_strokes(rng: random.Random) -> list[np.ndarray]:
 
 
 def write_signature(page: np.ndarray, cell: Rect, writer: Writer, px: float, rng: random.Random) -> None:
-    crossing = rng.random() < CROSS_SHARE
+    crossing = rng.random() < cell.cross_share
     width = cell.width * rng.uniform(0.4, 0.9)
     height = cell.height * rng.uniform(0.45, 0.9)
     left = cell.left + rng.uniform(0, cell.width - width)
@@ -361,6 +375,7 @@ def fill_sheet(
     rng: random.Random,
     fonts: Sequence[str] | None = None,
     dpi: int = RENDER_DPI,
+    crossing: Crossing = SLIGHT_CROSSING,
 ) -> FilledSheet:
     """Write `content` on `blank` (render_blank(template, dpi)): one writer per row, one for the sender block."""
     names = list(fonts) if fonts is not None else [*TRAINING_FONTS, *HELD_OUT_FONTS]
@@ -380,11 +395,12 @@ def fill_sheet(
         writer = make_writer(rng, names)
         row_fonts[row.row] = writer.font
         for key, entry in row.fields.items():
-            cell = interior(template.cell_rect(row.row, key), line_mm, px)
+            cell = interior(template.cell_rect(row.row, key), line_mm, px, crossing)
             write_field(page, entry.written, cell, writer, px, row_h, rng)
         if row.signed:
             for key in signature_keys:
-                write_signature(page, interior(template.cell_rect(row.row, key), line_mm, px), writer, px, rng)
+                cell = interior(template.cell_rect(row.row, key), line_mm, px, crossing)
+                write_signature(page, cell, writer, px, rng)
     sender_font = None
     if content.sender:
         writer = make_writer(rng, names)
@@ -392,6 +408,6 @@ def fill_sheet(
         boxes = {b.key: b for b in template.sender}
         for key, entry in content.sender.items():
             box = boxes[key]
-            cell = interior((box.x_mm, box.y_mm, box.width_mm, box.height_mm), line_mm, px)
+            cell = interior((box.x_mm, box.y_mm, box.width_mm, box.height_mm), line_mm, px, crossing)
             write_field(page, entry.written, cell, writer, px, box.height_mm, rng)
     return FilledSheet(image=page, dpi=dpi, row_fonts=row_fonts, sender_font=sender_font)

@@ -14,7 +14,7 @@ from sheetscan.fields import FieldKind, validate
 from sheetscan.render import MM_PER_INCH, render_blank
 from sheetscan.synth import generate
 from sheetscan.synth.content import Entry, SheetContent, SignerRow, cased, make_sheet, postal_entry
-from sheetscan.synth.fill import FONTS, RENDER_DPI, VALIDATION_FONTS, fill_sheet
+from sheetscan.synth.fill import FONTS, RENDER_DPI, VALIDATION_FONTS, Crossing, fill_sheet
 from sheetscan.synth.glyph_cells import Glyph, compose_cell
 from sheetscan.synth.scan import ScanParams, output_size, scan_page
 from sheetscan.template import TEMPLATES_DIR, Template, load_template
@@ -98,6 +98,30 @@ def test_blank_row_stays_blank_and_written_cells_get_ink(template: Template, bla
         x, y, w, h = template.cell_rect(2, key)
         box = (slice(round(y * px), round((y + h) * px)), slice(round(x * px), round((x + w) * px)))
         assert (filled.image[box].min(axis=2) < 128).sum() > (page[box].min(axis=2) < 128).sum() + 200, key
+
+
+def test_crossing_writes_past_the_grid_lines_as_asked(template: Template, blank: Image.Image) -> None:
+    person = {"name": Entry("MARIE-ÈVE CÔTÉ", "MARIE-ÈVE CÔTÉ"), "postal_code": Entry("H2X1Y4", "H2X 1Y4"),
+              "birth_year": Entry("1987", "1987")}
+    rows = [SignerRow(row=n, signed=bool(n % 2), fields=dict(person) if n % 2 else {}) for n in range(1, 16)]
+    px = RENDER_DPI / MM_PER_INCH
+
+    def ink_in_blank_rows(crossing: Crossing) -> int:
+        """Dark pixels in the empty rows' cells, 1.2 mm inside their lines and further (the read columns)."""
+        filled = fill_sheet(blank, template, SheetContent(rows=rows, sender={}), random.Random(8), crossing=crossing)
+        image = filled.image.min(axis=2)
+        dark = 0
+        for row in range(2, 15, 2):
+            for column in template.read_columns:
+                x, y, w, h = template.cell_rect(row, column.key)
+                box = (slice(round((y + 1.2) * px), round((y + h - 1.2) * px)),
+                       slice(round((x + 1) * px), round((x + w - 1) * px)))
+                dark += int((image[box] < 128).sum())
+        return dark
+
+    never, slight, often = (ink_in_blank_rows(c) for c in (Crossing(0, 0), Crossing(), Crossing(1, 2.5)))
+    assert never == slight == 0  # slightly: never more than 0.9 mm past a line's centre
+    assert often > 200  # every field crossing, by up to 2.5 mm: descending into the empty rows
 
 
 def test_fonts_can_be_held_out(template: Template, blank: Image.Image) -> None:
