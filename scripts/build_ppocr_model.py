@@ -126,7 +126,7 @@ def calibration_lines(sheets: int = 6, seed: int = 20261129) -> list[np.ndarray]
             for cut in cut_cells(page.image, geometry, tpl):
                 if cut.row is None or cut.kind is FieldKind.SIGNATURE:
                     continue
-                ink = measure(cut.interior, paper)
+                ink = measure(cut.window, paper, cut.lines)
                 line = ppocr.prepare(ink.cleaned) if ink.written else None
                 if line is not None:
                     lines.append(line.tensor[None])

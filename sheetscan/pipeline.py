@@ -89,12 +89,14 @@ def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, dou
             written=written, raw=raw, value=value, confidence=confidence, engine=engine,
             template=template.ref, error=error, review_reason=reason,
             spot=spot if written and cut.kind is not FieldKind.SIGNATURE else None,
-            crop_png=png(cut.review),
+            crop_png=png(cut.review_crop(ink.overflow)),
         )
 
     if cut.kind is FieldKind.SIGNATURE:
         signed = is_signed(ink)
         return cell(ink.written, "signed" if signed else "unsigned", "signed" if signed else None, 1.0, INK_ENGINE)
+    if ink.shared:  # writing across a line that another cell took: a person decides whose it is
+        return cell(True, "", None, 0.0, INK_ENGINE, reason=ReviewReason.SHARED_INK)
     if not ink.written or reading is None:
         return cell(False, "", None, 1.0, INK_ENGINE)
     value, error, reason = None, None, None
@@ -115,7 +117,7 @@ def read_page(image: LoadedPage, templates: Sequence[Template], engine: Engine, 
     template, geometry = fit_template(image, templates, settings)
     cuts = cut_cells(image.image, geometry, template)
     paper = paper_level(image.image)
-    inks = [measure(c.interior, paper) for c in cuts]
+    inks = [measure(c.window, paper, c.lines) for c in cuts]
     wanted = [
         i for i, (c, k) in enumerate(zip(cuts, inks, strict=True)) if k.written and c.kind is not FieldKind.SIGNATURE
     ]

@@ -15,6 +15,7 @@ class ReviewReason(StrEnum):
     MISSING_REQUIRED = "missing_required"
     REGISTRATION_DOUBTFUL = "registration_doubtful"
     SPOT_CHECK = "spot_check"  # accepted by the machine, drawn at random for a person to check (Settings.spot_check)
+    SHARED_INK = "shared_ink"  # writing of another cell reaches into it (ink.Ink.shared): whose is it?
 
 
 REASON_FR: dict[ReviewReason, str] = {
@@ -23,6 +24,7 @@ REASON_FR: dict[ReviewReason, str] = {
     ReviewReason.MISSING_REQUIRED: "champ obligatoire vide",
     ReviewReason.REGISTRATION_DOUBTFUL: "repérage de la grille douteux",
     ReviewReason.SPOT_CHECK: "contrôle au hasard",
+    ReviewReason.SHARED_INK: "écriture à cheval sur une ligne",
 }
 
 

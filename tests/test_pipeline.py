@@ -61,6 +61,32 @@ def test_rows_cells_and_review_reasons(page_png: Path, template: Template) -> No
     assert empty_row.empty and all(c.review_reason is None for c in empty_row.cells)
 
 
+def test_writing_across_a_line_goes_to_the_row_holding_most_of_it_and_the_other_asks_a_person(
+    template: Template,
+) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    dpi = 200
+    image = Image.fromarray(fill_page(template, {2: {"name": "JEAN ROY", "postal_code": "H1A 2B3",
+                                                     "birth_year": "1950", "signature": "~"}}, dpi))
+    x, y, _, h = template.cell_rect(2, "email")
+    px = dpi / 25.4
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", int(9 * px))
+    # row 2's signer wrote the e-mail low: the line under row 2 runs through it, a little above its middle
+    ImageDraw.Draw(image).text(((x + 2) * px, (y + h + 1.2) * px), "XYZ@AB.CA", font=font, fill=0, anchor="lm")
+    page = LoadedPage("across.png", 1, np.asarray(image), None, "hash-across")
+    result = read_page(page, [template], FakeEngine(TEXTS), Settings(spot_check=0.0))
+    row2 = {c.field: c for c in result.rows[1].cells}
+    row3 = {c.field: c for c in result.rows[2].cells}
+    assert row3["email"].written and row3["email"].value == "x@y.ca"  # most of its ink lies in row 3
+    assert row2["email"].written and row2["email"].value is None  # but enough in row 2 to look written there:
+    assert row2["email"].review_reason is ReviewReason.SHARED_INK  # not silently blank, not read as row 2's
+    tall, usual = (cv2.imdecode(np.frombuffer(c.crop_png, np.uint8), cv2.IMREAD_GRAYSCALE).shape[0]
+                   for c in (row2["email"], row2["phone"]))
+    assert tall > usual  # the reviewer sees past the line
+    assert row3["name"].review_reason is ReviewReason.MISSING_REQUIRED  # row 3 is not a signer: a person sees it
+
+
 def test_spot_checks_draw_written_cells_whatever_their_confidence_the_same_way_every_time(
     page_png: Path, template: Template
 ) -> None:

@@ -1,7 +1,9 @@
 """Stage 4: cut every cell out of the scan through the registration, at a fixed resolution.
 
 The page is resampled once into the template's frame (millimetres x CELL_PX_PER_MM); each cell is then a
-plain slice. Reviewers get a slightly larger crop (with the grid lines) so they see what the machine saw.
+plain slice. Its window reaches REACH_MM past its top and bottom lines, because people write across them; the
+ink stage decides which of the ink there is the cell's own. Reviewers get a slightly larger crop (with the grid
+lines) so they see what the machine saw, reaching as far as the window when the cell's writing does.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sheetscan.stages.recognize import CELL_PX_PER_MM
 from sheetscan.template import Template
 
 INSET_MM = 1.0  # cell interior starts this far inside the grid lines
+REACH_MM = 4.0  # a cell's window reaches this far past the centres of its top and bottom lines
 REVIEW_MARGIN_MM = 2.0
 REVIEW_PX_PER_MM = 8.0
 PREVIEW_PX_PER_MM = 4.0  # the page image kept for review by sheet
@@ -28,8 +31,22 @@ class Cut:
     kind: FieldKind
     row: int | None  # None: sender block
     required: bool
-    interior: np.ndarray  # grey, CELL_PX_PER_MM, inside the cell's lines
-    review: np.ndarray  # grey, REVIEW_PX_PER_MM, the cell and a margin around it
+    window: np.ndarray  # grey, CELL_PX_PER_MM: inside the side lines, REACH_MM past the top and bottom lines
+    review: np.ndarray  # grey, REVIEW_PX_PER_MM, the cell and REVIEW_MARGIN_MM around it, REACH_MM above and below
+
+    @property
+    def lines(self) -> tuple[int, int]:
+        """The rows of `window` where the cell's top and bottom lines run (their centres)."""
+        reach = round(REACH_MM * CELL_PX_PER_MM)
+        return reach, self.window.shape[0] - reach
+
+    def review_crop(self, tall: bool) -> np.ndarray:
+        """What a reviewer sees: the cell and REVIEW_MARGIN_MM around it, or REACH_MM above and below (`tall`)
+        when its writing reaches past its lines."""
+        if tall:
+            return self.review
+        trim = round((REACH_MM - REVIEW_MARGIN_MM) * REVIEW_PX_PER_MM)
+        return self.review[trim:self.review.shape[0] - trim]
 
 
 def warp_to_template(grey: np.ndarray, geometry: Geometry, px_per_mm: float,
@@ -47,20 +64,20 @@ def warp_to_template(grey: np.ndarray, geometry: Geometry, px_per_mm: float,
 
 
 def _slice(region: np.ndarray, origin: tuple[float, float], px: float,
-           rect: tuple[float, float, float, float], pad_mm: float) -> np.ndarray:
+           rect: tuple[float, float, float, float], pad_x_mm: float, pad_y_mm: float) -> np.ndarray:
     x, y, w, h = rect
-    x0 = int(round((x - origin[0] - pad_mm) * px))
-    y0 = int(round((y - origin[1] - pad_mm) * px))
-    x1 = int(round((x + w - origin[0] + pad_mm) * px))
-    y1 = int(round((y + h - origin[1] + pad_mm) * px))
+    x0 = int(round((x - origin[0] - pad_x_mm) * px))
+    y0 = int(round((y - origin[1] - pad_y_mm) * px))
+    x1 = int(round((x + w - origin[0] + pad_x_mm) * px))
+    y1 = int(round((y + h - origin[1] + pad_y_mm) * px))
     return region[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
 
 
 def cut_cells(grey: np.ndarray, geometry: Geometry, template: Template) -> list[Cut]:
     """Every readable cell of the grid (row by row) and of the sender block."""
-    top = template.grid.y_mm - REVIEW_MARGIN_MM
+    top = template.grid.y_mm - REACH_MM
     origin = (0.0, top)
-    box = (0.0, top, template.page.width_mm, template.page.height_mm - top)
+    box = (0.0, top, template.page.width_mm, template.page.height_mm + REACH_MM - top)  # windows past the edge: paper
     fine = warp_to_template(grey, geometry, CELL_PX_PER_MM, box)
     coarse = cv2.resize(fine, None, fx=REVIEW_PX_PER_MM / CELL_PX_PER_MM, fy=REVIEW_PX_PER_MM / CELL_PX_PER_MM,
                         interpolation=cv2.INTER_AREA)
@@ -68,8 +85,8 @@ def cut_cells(grey: np.ndarray, geometry: Geometry, template: Template) -> list[
     def cut(key: str, kind: FieldKind, row: int | None, required: bool, rect: tuple[float, float, float, float]) -> Cut:
         return Cut(
             field=key, kind=kind, row=row, required=required,
-            interior=_slice(fine, origin, CELL_PX_PER_MM, rect, -INSET_MM),
-            review=_slice(coarse, origin, REVIEW_PX_PER_MM, rect, REVIEW_MARGIN_MM),
+            window=_slice(fine, origin, CELL_PX_PER_MM, rect, -INSET_MM, REACH_MM),
+            review=_slice(coarse, origin, REVIEW_PX_PER_MM, rect, REVIEW_MARGIN_MM, REACH_MM),
         )
 
     cuts = []

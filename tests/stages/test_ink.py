@@ -1,6 +1,7 @@
 import cv2
 import numpy as np
 
+from sheetscan.stages.cells import INSET_MM, REACH_MM
 from sheetscan.stages.ink import is_signed, measure
 from sheetscan.stages.recognize import CELL_PX_PER_MM
 
@@ -81,3 +82,59 @@ def test_faint_writing_dithered_into_separate_dots_is_written() -> None:
         x, y = int(2.5 * PX) + int(i * 1.5 * PX), int(5 * PX) + (i % 3) * 6
         cell[y : y + 5, x : x + 5] = 40
     assert measure(cell, 245).written
+
+
+REACH = round(REACH_MM * PX)
+
+
+def _window(width_mm: float = 40, offset_px: int = 0) -> tuple[np.ndarray, tuple[int, int]]:
+    """A cell's window (`cells.Cut.window`): its ruled top and bottom lines, `offset_px` off their places."""
+    window = np.full((int((13 + 2 * REACH_MM) * PX), int(width_mm * PX)), 245, np.uint8)
+    lines = (REACH, window.shape[0] - REACH)
+    for y in lines:
+        window[y - 2 + offset_px : y + 3 + offset_px] = 30
+    return window, lines
+
+
+def test_ruled_lines_alone_are_not_writing_even_off_their_places() -> None:
+    for offset in (0, 8, -8):  # up to 0.7 mm off: registration, crumpled paper
+        window, lines = _window(offset_px=offset)
+        ink = measure(window, 245, lines)
+        assert not ink.written and not ink.shared and ink.share == 0
+
+
+def test_writing_across_the_bottom_line_is_the_cells_and_the_readers_see_all_of_it() -> None:
+    window, lines = _window()
+    letters = np.full_like(window, 245)
+    baseline = lines[1] + int(1.5 * PX)  # written 1.5 mm below the line: the line runs through the letters
+    cv2.putText(letters, "AB", (30, baseline), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 40, 6)
+    ink = measure(np.minimum(window, letters), 245, lines)
+    assert ink.written and ink.overflow
+    assert ink.cleaned.shape[0] > lines[1] - lines[0] - 2 * round(INSET_MM * PX)  # past the interior's bottom
+    dark = ink.cleaned < 128
+    assert dark.mean(axis=1).max() < 0.5  # the ruled line is gone ...
+    assert dark.any(axis=1).sum() >= (letters < 128).any(axis=1).sum()  # ... but the letters are whole across it
+
+
+def test_another_cells_writing_is_not_this_cells() -> None:
+    # The row above wrote with a long tail into this cell; the row below wrote mostly above its line.
+    window, lines = _window()
+    cv2.putText(window, "JQ", (30, lines[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 40, 6)  # above the top line
+    cv2.line(window, (60, lines[0] - 20), (60, lines[0] + 30), 40, 6)  # its tail, 2.5 mm into this interior
+    ink = measure(window, 245, lines)
+    assert not ink.written and ink.share == 0
+    assert (ink.cleaned < 128).sum() == 0  # the readers never see it
+
+    below, lines = _window()
+    cv2.putText(below, "ABC", (30, lines[1] + int(3.5 * PX)), cv2.FONT_HERSHEY_SIMPLEX, 3.5, 40, 8)
+    ink = measure(below, 245, lines)
+    assert not ink.written
+    assert ink.shared and ink.overflow  # but its top reaches well into this interior: a person decides
+
+
+def test_a_signature_crossing_into_the_next_row_is_not_the_next_rows() -> None:
+    window, lines = _window()
+    pts = np.array([[30, 60], [80, 10], [140, 70], [200, 20], [260, 60]], np.int32)  # above the top line
+    cv2.polylines(window, [pts], False, 20, 5)
+    cv2.line(window, (140, 70), (150, lines[0] + 20), 20, 5)  # one stroke 1.7 mm past the line
+    assert not is_signed(measure(window, 245, lines))
