@@ -138,6 +138,10 @@ def read_page(image: LoadedPage, templates: Sequence[Template], engine: Engine, 
     rows: list[RowResult] = []
     for number in range(1, template.grid.rows + 1):
         row_cells = [c for c in cells if c.row == number]
+        if all(c.review_reason is ReviewReason.SHARED_INK for c in row_cells if c.written):
+            # nothing here but writing another row holds most of, and reads: nobody signed this row
+            row_cells = [c.model_copy(update={"written": False, "review_reason": None, "confidence": 1.0})
+                         if c.review_reason is ReviewReason.SHARED_INK else c for c in row_cells]
         empty = not any(c.written for c in row_cells)
         if not empty:
             row_cells = [

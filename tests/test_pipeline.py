@@ -87,6 +87,25 @@ def test_writing_across_a_line_goes_to_the_row_holding_most_of_it_and_the_other_
     assert row3["name"].review_reason is ReviewReason.MISSING_REQUIRED  # row 3 is not a signer: a person sees it
 
 
+def test_writing_reaching_into_an_empty_row_leaves_it_empty(template: Template) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    dpi = 200
+    image = Image.fromarray(fill_page(template, {2: {"name": "JEAN ROY", "postal_code": "H1A 2B3",
+                                                     "birth_year": "1950", "signature": "~"}}, dpi))
+    x, y, _, h = template.cell_rect(2, "email")
+    px = dpi / 25.4
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", int(9 * px))
+    # row 2's e-mail written low, most of it still above the line, the rest well into row 3's cell
+    ImageDraw.Draw(image).text(((x + 2) * px, (y + h - 1.2) * px), "XYZ@AB.CA", font=font, fill=0, anchor="lm")
+    page = LoadedPage("low.png", 1, np.asarray(image), None, "hash-low")
+    result = read_page(page, [template], FakeEngine(TEXTS), Settings(spot_check=0.0))
+    row2 = {c.field: c for c in result.rows[1].cells}
+    assert row2["email"].written and row2["email"].value == "x@y.ca" and row2["email"].review_reason is None
+    assert result.rows[2].empty  # row 3 only holds the tail of row 2's e-mail: no phantom signer to review
+    assert not any(c.written or c.review_reason for c in result.rows[2].cells)
+
+
 def test_spot_checks_draw_written_cells_whatever_their_confidence_the_same_way_every_time(
     page_png: Path, template: Template
 ) -> None:
