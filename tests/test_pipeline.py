@@ -12,7 +12,7 @@ import pytest
 from sheetscan.config import Settings
 from sheetscan.fields import FieldKind, edit_distance
 from sheetscan.pipeline import fit_template, ingest, read_page, spot_point
-from sheetscan.records import CellReading, ReviewReason
+from sheetscan.records import CellReading, PageResult, ReviewReason
 from sheetscan.stages.load import LoadedPage
 from sheetscan.stages.recognize import CellImage, Reading
 from sheetscan.store import Store
@@ -61,9 +61,8 @@ def test_rows_cells_and_review_reasons(page_png: Path, template: Template) -> No
     assert empty_row.empty and all(c.review_reason is None for c in empty_row.cells)
 
 
-def test_writing_across_a_line_goes_to_the_row_holding_most_of_it_and_the_other_asks_a_person(
-    template: Template,
-) -> None:
+def _email_on_the_line(template: Template, below_mm: float) -> tuple[dict[str, CellReading], PageResult]:
+    """Row 2 filled, its e-mail written in large letters centred `below_mm` under the line below row 2."""
     from PIL import Image, ImageDraw, ImageFont
 
     dpi = 200
@@ -72,11 +71,16 @@ def test_writing_across_a_line_goes_to_the_row_holding_most_of_it_and_the_other_
     x, y, _, h = template.cell_rect(2, "email")
     px = dpi / 25.4
     font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", int(9 * px))
-    # row 2's signer wrote the e-mail low: the line under row 2 runs through it, a little above its middle
-    ImageDraw.Draw(image).text(((x + 2) * px, (y + h + 1.2) * px), "XYZ@AB.CA", font=font, fill=0, anchor="lm")
-    page = LoadedPage("across.png", 1, np.asarray(image), None, "hash-across")
+    ImageDraw.Draw(image).text(((x + 2) * px, (y + h + below_mm) * px), "XYZ@AB.CA", font=font, fill=0, anchor="lm")
+    page = LoadedPage("line.png", 1, np.asarray(image), None, f"hash-{below_mm}")
     result = read_page(page, [template], FakeEngine(TEXTS), Settings(spot_check=0.0))
-    row2 = {c.field: c for c in result.rows[1].cells}
+    return {c.field: c for c in result.rows[1].cells}, result
+
+
+def test_writing_across_a_line_goes_to_the_row_holding_most_of_it_and_the_other_asks_a_person(
+    template: Template,
+) -> None:
+    row2, result = _email_on_the_line(template, 1.2)  # written low: the line runs through it, above its middle
     row3 = {c.field: c for c in result.rows[2].cells}
     assert row3["email"].written and row3["email"].value == "x@y.ca"  # most of its ink lies in row 3
     assert row2["email"].written and row2["email"].value is None  # but enough in row 2 to look written there:
@@ -88,19 +92,7 @@ def test_writing_across_a_line_goes_to_the_row_holding_most_of_it_and_the_other_
 
 
 def test_writing_reaching_into_an_empty_row_leaves_it_empty(template: Template) -> None:
-    from PIL import Image, ImageDraw, ImageFont
-
-    dpi = 200
-    image = Image.fromarray(fill_page(template, {2: {"name": "JEAN ROY", "postal_code": "H1A 2B3",
-                                                     "birth_year": "1950", "signature": "~"}}, dpi))
-    x, y, _, h = template.cell_rect(2, "email")
-    px = dpi / 25.4
-    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", int(9 * px))
-    # row 2's e-mail written low, most of it still above the line, the rest well into row 3's cell
-    ImageDraw.Draw(image).text(((x + 2) * px, (y + h - 1.2) * px), "XYZ@AB.CA", font=font, fill=0, anchor="lm")
-    page = LoadedPage("low.png", 1, np.asarray(image), None, "hash-low")
-    result = read_page(page, [template], FakeEngine(TEXTS), Settings(spot_check=0.0))
-    row2 = {c.field: c for c in result.rows[1].cells}
+    row2, result = _email_on_the_line(template, -1.2)  # most of it above the line, the rest well into row 3
     assert row2["email"].written and row2["email"].value == "x@y.ca" and row2["email"].review_reason is None
     assert result.rows[2].empty  # row 3 only holds the tail of row 2's e-mail: no phantom signer to review
     assert not any(c.written or c.review_reason for c in result.rows[2].cells)

@@ -73,7 +73,7 @@ def measure(window: np.ndarray, paper: float, lines: tuple[int, int] | None = No
     keep = np.zeros(count, dtype=bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= SPECK_MM2 * px2
     if lines:
-        keep &= _own(keep[labels], labels, count, lines)
+        keep &= _own(keep[labels], labels, count, lines, (top, bottom))
     clean_mask = keep[labels] & text
     # Only the specks, the ruling and other cells' ink are whitened. Whitening everything lighter than INK_LEVEL
     # as well erased what a reader needs: faint thin strokes (hyphens, dots, a light pen's 1s) and the soft
@@ -124,21 +124,17 @@ def _near(ruling: np.ndarray) -> np.ndarray:
     return cv2.dilate(ruling.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (1, 3))) > 0
 
 
-def _own(ink: np.ndarray, labels: np.ndarray, count: int, lines: tuple[int, int]) -> np.ndarray:
+def _own(ink: np.ndarray, labels: np.ndarray, count: int, lines: tuple[int, int],
+         interior: tuple[int, int]) -> np.ndarray:
     """Which pieces (of `labels`) are the cell's own: those of words whose ink lies mostly between its lines.
-    A word is pieces less than WORD_GAP_MM apart side by side; one that does not reach into the interior (a dot,
-    what is left of a ruled line) is nobody's."""
+    A word is pieces less than WORD_GAP_MM apart side by side; one that does not reach into the `interior` rows
+    (a dot, what is left of a ruled line) is nobody's."""
     gap = round(WORD_GAP_MM * CELL_PX_PER_MM)
     linked = cv2.dilate(ink.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
     words, word_of = cv2.connectedComponents(linked, connectivity=8)
-    inside = np.zeros(ink.shape, dtype=bool)
-    inside[lines[0]:lines[1]] = True
-    inset = round(INSET_MM * CELL_PX_PER_MM)
-    interior = np.zeros(ink.shape, dtype=bool)
-    interior[lines[0] + inset:lines[1] - inset] = True
     total = np.bincount(word_of[ink], minlength=words)
-    within = np.bincount(word_of[ink & inside], minlength=words)
-    reaching = np.bincount(word_of[ink & interior], minlength=words)
+    within = np.bincount(word_of[lines[0]:lines[1]][ink[lines[0]:lines[1]]], minlength=words)
+    reaching = np.bincount(word_of[interior[0]:interior[1]][ink[interior[0]:interior[1]]], minlength=words)
     owned = (within * 2 >= total) & (reaching > 0)
     owned[0] = False
     # a piece belongs to the word that holds it
