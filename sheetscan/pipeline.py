@@ -104,6 +104,8 @@ def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, dou
         value = validate(cut.kind, reading.text)
     except FieldInvalid as exc:
         error, reason = exc.reason, ReviewReason.INVALID
+    if reason is None and ink.cut_off:  # before the confidence: `reroute` never accepts it for a new threshold
+        reason = ReviewReason.CUT_OFF
     if reason is None and reading.confidence < settings.threshold(cut.kind):
         reason = ReviewReason.LOW_CONFIDENCE
     if reason is None and doubtful_fit:

@@ -16,6 +16,7 @@ class ReviewReason(StrEnum):
     REGISTRATION_DOUBTFUL = "registration_doubtful"
     SPOT_CHECK = "spot_check"  # accepted by the machine, drawn at random for a person to check (Settings.spot_check)
     SHARED_INK = "shared_ink"  # writing of another cell reaches into it (ink.Ink.shared): whose is it?
+    CUT_OFF = "cut_off"  # the writing runs to the cell's right-hand line (ink.Ink.cut_off): does it go on?
 
 
 REASON_FR: dict[ReviewReason, str] = {
@@ -25,6 +26,7 @@ REASON_FR: dict[ReviewReason, str] = {
     ReviewReason.REGISTRATION_DOUBTFUL: "repérage de la grille douteux",
     ReviewReason.SPOT_CHECK: "contrôle au hasard",
     ReviewReason.SHARED_INK: "écriture à cheval sur une ligne",
+    ReviewReason.CUT_OFF: "écriture qui dépasse la case",
 }
 
 

@@ -71,7 +71,7 @@ def _email_on_the_line(template: Template, below_mm: float) -> tuple[dict[str, C
     x, y, _, h = template.cell_rect(2, "email")
     px = dpi / 25.4
     font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", int(9 * px))
-    ImageDraw.Draw(image).text(((x + 2) * px, (y + h + below_mm) * px), "XYZ@AB.CA", font=font, fill=0, anchor="lm")
+    ImageDraw.Draw(image).text(((x + 2) * px, (y + h + below_mm) * px), "XY@A.CA", font=font, fill=0, anchor="lm")
     page = LoadedPage("line.png", 1, np.asarray(image), None, f"hash-{below_mm}")
     result = read_page(page, [template], FakeEngine(TEXTS), Settings(spot_check=0.0))
     return {c.field: c for c in result.rows[1].cells}, result
@@ -96,6 +96,23 @@ def test_writing_reaching_into_an_empty_row_leaves_it_empty(template: Template) 
     assert row2["email"].written and row2["email"].value == "x@y.ca" and row2["email"].review_reason is None
     assert result.rows[2].empty  # row 3 only holds the tail of row 2's e-mail: no phantom signer to review
     assert not any(c.written or c.review_reason for c in result.rows[2].cells)
+
+
+def test_writing_that_runs_past_its_cells_right_hand_line_is_reviewed(template: Template) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    dpi = 200
+    image = Image.fromarray(fill_page(template, {2: {"name": "JEAN ROY", "birth_year": "1950", "signature": "~"}},
+                                      dpi))
+    x, y, w, h = template.cell_rect(2, "postal_code")
+    px = dpi / 25.4
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", int(6 * px))
+    ImageDraw.Draw(image).text(((x + w - 12) * px, (y + h / 2) * px), "H2X 1Y4", font=font, fill=0, anchor="lm")
+    page = LoadedPage("past.png", 1, np.asarray(image), None, "hash-past")
+    row2 = {c.field: c for c in read_page(page, [template], FakeEngine(TEXTS), Settings(spot_check=0.0)).rows[1].cells}
+    assert row2["postal_code"].value == "H2X 1Y4"  # read with full confidence ...
+    assert row2["postal_code"].review_reason is ReviewReason.CUT_OFF  # ... but what lies past the line is unread
+    assert row2["name"].review_reason is None
 
 
 def test_spot_checks_draw_written_cells_whatever_their_confidence_the_same_way_every_time(

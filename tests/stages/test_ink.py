@@ -138,3 +138,13 @@ def test_a_signature_crossing_into_the_next_row_is_not_the_next_rows() -> None:
     cv2.polylines(window, [pts], False, 20, 5)
     cv2.line(window, (140, 70), (150, lines[0] + 20), 20, 5)  # one stroke 1.7 mm past the line
     assert not is_signed(measure(window, 245, lines))
+
+
+def test_writing_running_into_the_right_hand_margin_may_be_cut_off() -> None:
+    window, lines = _window(width_mm=30)
+    cv2.putText(window, "H2X", (window.shape[1] - 120, lines[1] - 40), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 40, 6)
+    assert measure(window, 245, lines).cut_off  # runs on to the window's edge, 1 mm from the line
+    inside, lines = _window(width_mm=30)
+    cv2.putText(inside, "H2X", (20, lines[1] - 40), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 40, 6)
+    ink = measure(inside, 245, lines)
+    assert ink.written and not ink.cut_off
