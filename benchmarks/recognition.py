@@ -2,13 +2,14 @@
 model trained on.
 
     .venv/bin/python benchmarks/recognition.py [--sheets 30] [--engine NAME] [--fonts validation] [--json]
-        [--crossing SHARE,MM]
+        [--crossing SHARE,MM[,SIDE]]
 
 1. Renders test sheets in HELD_OUT_FONTS (the character CNN and the line reader trained on EMNIST and on other
    fonts, never on these; the review thresholds were chosen on real EMNIST handwriting, see sheetscan/config.py).
    With `--fonts validation`, in VALIDATION_FONTS instead: no model trains on those either, and choices between
    models are made on them, so that the held-out fonts stay a test. With `--crossing 0.3,1.8`, 30 % of fields
-   cross a grid line, by up to 1.8 mm past its centre (the default: 10 %, 0.9 mm).
+   cross a grid line, by up to 1.8 mm past its centre (the default: 10 %, 0.9 mm); `--crossing 0.5,2.5,right`
+   makes every crossing one of the right-hand line (else 60 % bottom, 20 % top, 20 % right).
 2. Ingests them with the engine, timing the engine's CPU (this process and its child processes).
 Prints per field kind: exact-match accuracy, blank/written accuracy, and with the default review thresholds
 the share accepted without review, the residual error among those and its 95 % upper bound; then what
@@ -73,8 +74,10 @@ def run(directory: Path, sheets: int, seed: int, fonts: Sequence[str], engine: T
 
 
 def _crossing(text: str) -> Crossing:
-    share, mm = text.split(",")
-    return Crossing(float(share), float(mm))
+    share, mm, *side = text.split(",")
+    only = {"bottom": (1.0, 0.0, 0.0), "top": (0.0, 1.0, 0.0), "right": (0.0, 0.0, 1.0)}
+    sides = only[side[0]] if side else SLIGHT_CROSSING.sides
+    return Crossing(float(share), float(mm), sides)
 
 
 def main() -> None:
@@ -123,7 +126,8 @@ def main() -> None:
         print(json.dumps(result, indent=1))
         return
     crossing = "" if args.crossing == SLIGHT_CROSSING else (
-        f", {args.crossing.share:.0%} of fields crossing a line by up to {args.crossing.max_mm} mm")
+        f", {args.crossing.share:.0%} of fields crossing a line by up to {args.crossing.max_mm} mm"
+        f" (bottom, top, right: {args.crossing.sides})")
     print(f"Recognition — engine {engine.name}, {args.sheets} test sheets in {args.fonts} fonts {fonts}{crossing}")
     print(f"{'field':<12}{'cells':>7}{'exact':>8}{'blank/wr':>10}{'threshold':>11}{'accepted':>10}{'residual':>10}"
           f"{'(95 % bound)':>14}{'hindsight':>11}{'accepted':>10}")

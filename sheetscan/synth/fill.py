@@ -62,6 +62,7 @@ class Crossing:
 
     share: float = 0.10
     max_mm: float = 0.9
+    sides: tuple[float, float, float] = (60, 20, 20)  # how often a field crosses its bottom, top or right line
 
 
 SLIGHT_CROSSING = Crossing()
@@ -261,6 +262,7 @@ class Rect:
     bottom: float
     cross: float  # pixels past the interior reachable by a crossing stroke
     cross_share: float  # the chance that the ink in it crosses a line (Crossing.share)
+    cross_sides: tuple[float, float, float]  # which line: bottom, top, right (Crossing.sides)
 
     @property
     def width(self) -> float:
@@ -282,6 +284,7 @@ def interior(rect_mm: tuple[float, float, float, float], line_mm: float, px: flo
         bottom=(y + h - inset) * px,
         cross=(inset + crossing.max_mm) * px,
         cross_share=crossing.share,
+        cross_sides=crossing.sides,
     )
 
 
@@ -295,7 +298,7 @@ def write_field(
     if mask.shape[1] > cell.width - indent:
         indent = rng.uniform(0.0, 0.4) * px
     crossing = rng.random() < cell.cross_share
-    side = rng.choices(["bottom", "top", "right"], weights=[60, 20, 20])[0] if crossing else ""
+    side = rng.choices(["bottom", "top", "right"], weights=cell.cross_sides)[0] if crossing else ""
     slack = rng.uniform(0.2, 1.5) * px  # people rarely write right up to the line
     extra_w = slack + cell.cross * rng.uniform(0.3, 1.0) if side == "right" else 0.0
     scale = min(1.0, (cell.width - indent - slack + extra_w) / mask.shape[1], cell.height / mask.shape[0])
