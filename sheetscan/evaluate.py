@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sheetscan.fields import FieldInvalid, FieldKind, edit_distance, validate
+from sheetscan.records import ReviewReason
 from sheetscan.store.db import Store, StoredCell
 from sheetscan.store.review import REVIEWED_STATES
 
@@ -45,7 +46,8 @@ class MachineReading:
 
     kind: str
     confidence: float
-    valid: bool
+    valid: bool  # a valid value that a low enough threshold would accept: not one the machine holds for review
+    # whatever its confidence (HELD)
     correct: bool
 
 
@@ -75,6 +77,11 @@ class Report:
         }
 
 
+# Reasons that keep a cell in review whatever the thresholds: writing cut off at the right-hand line or shared
+# with another row, a doubtful grid fit.
+HELD = {str(ReviewReason.CUT_OFF), str(ReviewReason.SHARED_INK), str(ReviewReason.REGISTRATION_DOUBTFUL)}
+
+
 def _machine_value(cell: StoredCell) -> str | None:
     try:
         return validate(FieldKind(cell.kind), cell.raw)
@@ -92,7 +99,8 @@ def _score_cell(score: KindScore, cell: StoredCell | None, truth: str | None,
     score.cells += 1
     if machine is not None and cell is not None:
         value = _machine_value(cell) if cell.written else None
-        machine.append(MachineReading(cell.kind, cell.confidence if cell.written else 0.0, value is not None,
+        machine.append(MachineReading(cell.kind, cell.confidence if cell.written else 0.0,
+                                      value is not None and cell.review_reason not in HELD,
                                       value == truth))
     got = (cell.value or cell.raw or "") if cell else ""
     if cell and cell.review_state in ("blank", "illegible"):
@@ -259,7 +267,8 @@ def review_sample(store: Store, spot_check: float) -> ReviewSample:
             continue
         machine = _machine_value(cell)
         kept = _normalised(cell.kind, cell.value) if cell.review_state in ("confirmed", "corrected") else None
-        sample.machine.append(MachineReading(cell.kind, cell.confidence, machine is not None,
+        acceptable = machine is not None and cell.review_reason not in HELD
+        sample.machine.append(MachineReading(cell.kind, cell.confidence, acceptable,
                                              machine is not None and machine == kept))
     return sample
 

@@ -142,3 +142,28 @@ def test_the_reviewed_spot_checks_judge_the_machine_against_the_reviewers(tmp_pa
     assert "5 cellule(s) révisée(s) sur 6 tirée(s) (1 encore à réviser" in lines[0]
     assert lines[2].split()[:5] == ["postal_code", "5", "0", "100%", "2"]  # 2 wrong of 5 accepted at threshold 0
     assert lines[2].endswith("aucun")
+
+
+def test_a_value_held_for_review_whatever_its_confidence_is_never_counted_as_accepted(
+    tmp_path: Path, template: Template
+) -> None:
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.fromarray(fill_page(template, {1: {"name": "JEAN ROY", "birth_year": "1987", "signature": "~"}}))
+    x, y, w, h = template.cell_rect(1, "postal_code")
+    px = 200 / 25.4
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", int(6 * px))
+    ImageDraw.Draw(image).text(((x + w - 12) * px, (y + h / 2) * px), "H2X 1Y4", font=font, fill=0, anchor="lm")
+    cv2.imwrite(str(tmp_path / "p.png"), np.asarray(image))  # the postal code runs past its right-hand line
+    fields = {"name": "JEAN ROY", "postal_code": "H2X 1Y4", "birth_year": "1987"}
+    truth = {"file": "p.png", "page": 1, "sender": {},
+             "rows": [{"row": 1, "signed": True, "fields": {k: {"written": v, "value": v} for k, v in fields.items()}}]
+             + [{"row": n, "signed": False, "fields": {}} for n in range(2, 16)]}
+    (tmp_path / "p.json").write_text(json.dumps(truth), encoding="utf-8")
+    with Store(tmp_path / "db") as store:
+        ingest([tmp_path / "p.png"], store, [template], FakeEngine(fields), Settings(spot_check=0.0))
+        report = evaluate(store, tmp_path)
+    by_kind = {r.kind: r for r in report.machine}
+    assert by_kind["postal_code"].correct and not by_kind["postal_code"].valid  # cut off: held, though right
+    assert by_kind["name"].valid and by_kind["birth_year"].valid
