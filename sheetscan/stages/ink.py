@@ -31,13 +31,14 @@ RULING_GAP_PX = 9  # strokes across a line are joined again over this height (th
 # past the centre, they saw the line's ragged edge under letters merely sitting on it (a validation-font AÏCHA
 # was accepted as AÏÇHA); from 1.5 mm, the bench with 30 % of fields crossing read 9 fewer postal codes of 189.
 CROSSES_MM = 0.5
-WORD_GAP_MM = 2.0
+WORD_GAP_MM = 2.0  # ink pieces closer than this side by side are one word, whose place decides its cell
 # Writing that runs into the last EDGE_PX columns of the interior, 1 mm from the right-hand line, over this
-# height may go on past the line, where no reader sees it: both readers may then agree on a cut value (1970 read
-# 1976 in a draw where half the fields ran past the right line). Such a cell goes to review. On the plain bench
-# draws this held back 1 value of 245 accepted (held-out) and 2 of 437 (validation); from 0.5 mm, 4 and 13.
+# height may go on past the line, where no reader sees it, and both readers may agree on a cut value (1988 read
+# 1989: `benchmarks/recognition.py --sheets 30 --seed 999 --crossing 0.5,2.5,right`). Such a cell goes to
+# review. On the plain bench draws this held back 1 value of 245 accepted (held-out) and 2 of 437 (validation);
+# from 0.5 mm, 4 and 13.
 EDGE_PX = 2
-CUT_OFF_MM = 1.5  # ink pieces closer than this side by side are one word, whose place decides its cell
+CUT_OFF_MM = 1.5
 
 
 @dataclass(frozen=True)
