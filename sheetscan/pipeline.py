@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sheetscan.config import Settings
@@ -104,6 +104,8 @@ def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, dou
         value = validate(cut.kind, reading.text)
     except FieldInvalid as exc:
         error, reason = exc.reason, ReviewReason.INVALID
+    if reason is None and ink.moved:  # given back by the row it strayed into (_strays_returned): a person checks
+        reason = ReviewReason.SHARED_INK
     if reason is None and ink.cut_off:  # before the confidence: `reroute` never accepts it for a new threshold
         reason = ReviewReason.CUT_OFF
     if reason is None and reading.confidence < settings.threshold(cut.kind):
@@ -115,11 +117,33 @@ def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, dou
     return cell(True, reading.text, value, reading.confidence, reading.engine, error, reason)
 
 
+def _strays_returned(cuts: Sequence[Cut], inks: list[Ink]) -> list[Ink]:
+    """A row whose only writing crosses into the row above (or below), where that row left the same cell blank:
+    it is that row's writing, written low (or high). Given back, marked `moved`, for a person to check."""
+    rows: dict[int, list[int]] = {}
+    for i, c in enumerate(cuts):
+        if c.row is not None:
+            rows.setdefault(c.row, []).append(i)
+    out = list(inks)
+    for number, members in rows.items():
+        written = [i for i in members if inks[i].written]
+        for side, step in ((0, -1), (1, 1)):  # crossing the top line: back up; the bottom line: back down
+            other = {cuts[j].field: j for j in rows.get(number + step, [])}
+            strays = [i for i in written if inks[i].crosses[side] and not inks[i].crosses[1 - side]
+                      and cuts[i].kind is not FieldKind.SIGNATURE and cuts[i].field in other
+                      and not inks[other[cuts[i].field]].written]
+            if written and len(strays) == len(written) and any(inks[j].written for j in other.values()):
+                for i in strays:
+                    out[other[cuts[i].field]] = replace(inks[i], moved=True)
+                    out[i] = replace(inks[i], written=False, share=0.0, overflow=False, crosses=(False, False))
+    return out
+
+
 def read_page(image: LoadedPage, templates: Sequence[Template], engine: Engine, settings: Settings) -> PageResult:
     template, geometry = fit_template(image, templates, settings)
     cuts = cut_cells(image.image, geometry, template)
     paper = paper_level(image.image)
-    inks = [measure(c.window, paper, c.lines) for c in cuts]
+    inks = _strays_returned(cuts, [measure(c.window, paper, c.lines) for c in cuts])
     wanted = [
         i for i, (c, k) in enumerate(zip(cuts, inks, strict=True)) if k.written and c.kind is not FieldKind.SIGNATURE
     ]

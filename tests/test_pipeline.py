@@ -61,13 +61,15 @@ def test_rows_cells_and_review_reasons(page_png: Path, template: Template) -> No
     assert empty_row.empty and all(c.review_reason is None for c in empty_row.cells)
 
 
-def _email_on_the_line(template: Template, below_mm: float) -> tuple[dict[str, CellReading], PageResult]:
-    """Row 2 filled, its e-mail written in large letters centred `below_mm` under the line below row 2."""
+def _email_on_the_line(template: Template, below_mm: float, row3: dict[str, str] | None = None
+                       ) -> tuple[dict[str, CellReading], PageResult]:
+    """Row 2 filled (and row 3 as given), row 2's e-mail written in large letters centred `below_mm` under the
+    line below row 2."""
     from PIL import Image, ImageDraw, ImageFont
 
     dpi = 200
-    image = Image.fromarray(fill_page(template, {2: {"name": "JEAN ROY", "postal_code": "H1A 2B3",
-                                                     "birth_year": "1950", "signature": "~"}}, dpi))
+    rows = {2: {"name": "JEAN ROY", "postal_code": "H1A 2B3", "birth_year": "1950", "signature": "~"}}
+    image = Image.fromarray(fill_page(template, rows | ({3: row3} if row3 else {}), dpi))
     x, y, _, h = template.cell_rect(2, "email")
     px = dpi / 25.4
     font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", int(9 * px))
@@ -77,18 +79,24 @@ def _email_on_the_line(template: Template, below_mm: float) -> tuple[dict[str, C
     return {c.field: c for c in result.rows[1].cells}, result
 
 
-def test_writing_across_a_line_goes_to_the_row_holding_most_of_it_and_the_other_asks_a_person(
+def test_writing_that_strays_into_an_empty_row_is_given_back_to_its_own_for_a_person_to_check(
     template: Template,
 ) -> None:
     row2, result = _email_on_the_line(template, 1.2)  # written low: the line runs through it, above its middle
-    row3 = {c.field: c for c in result.rows[2].cells}
-    assert row3["email"].written and row3["email"].value == "x@y.ca"  # most of its ink lies in row 3
-    assert row2["email"].written and row2["email"].value is None  # but enough in row 2 to look written there:
-    assert row2["email"].review_reason is ReviewReason.SHARED_INK  # not silently blank, not read as row 2's
+    assert result.rows[2].empty  # most of its ink lies in row 3, but row 3 holds nothing else
+    assert row2["email"].written and row2["email"].value == "x@y.ca"  # row 2 left its e-mail blank: it is row 2's
+    assert row2["email"].review_reason is ReviewReason.SHARED_INK  # read, and a person checks whose it is
     tall, usual = (cv2.imdecode(np.frombuffer(c.crop_png, np.uint8), cv2.IMREAD_GRAYSCALE).shape[0]
                    for c in (row2["email"], row2["phone"]))
     assert tall > usual  # the reviewer sees past the line
-    assert row3["name"].review_reason is ReviewReason.MISSING_REQUIRED  # row 3 is not a signer: a person sees it
+
+
+def test_writing_across_a_line_into_a_written_row_stays_there_and_the_other_asks_a_person(template: Template) -> None:
+    row2, result = _email_on_the_line(template, 1.2, row3={"name": "ANNE ROY", "birth_year": "1961"})
+    row3 = {c.field: c for c in result.rows[2].cells}
+    assert row3["email"].written and row3["email"].value == "x@y.ca"  # most of its ink lies in row 3, a signer's
+    assert row2["email"].written and row2["email"].value is None  # but enough in row 2 to look written there:
+    assert row2["email"].review_reason is ReviewReason.SHARED_INK  # not silently blank, not read as row 2's
 
 
 def test_writing_reaching_into_an_empty_row_leaves_it_empty(template: Template) -> None:

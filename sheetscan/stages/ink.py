@@ -52,6 +52,8 @@ class Ink:
     shared: bool = False  # not written, but its interior holds enough of another cell's writing to look it:
     # writing across a line that the cell below or above took as its own, two rows' writing run together
     cut_off: bool = False  # the writing runs into the cell's right-hand margin: it may go on past the line
+    crosses: tuple[bool, bool] = (False, False)  # the cell's own writing crosses its top, its bottom line
+    moved: bool = False  # the writing of the cell above or below, given back to it (pipeline: a person checks)
 
 
 def paper_level(grey: np.ndarray) -> float:
@@ -102,21 +104,21 @@ def measure(window: np.ndarray, paper: float, lines: tuple[int, int] | None = No
         or (len(strokes) >= 3 and strokes.sum() >= MIN_TOTAL_MM2)
         or (len(areas) >= MANY_PIECES and areas.sum() >= MIN_TOTAL_MM2)
     )
-    extent, overflow, view = (0.0, 0.0), False, cleaned[top:bottom]
+    extent, crosses, view = (0.0, 0.0), (False, False), cleaned[top:bottom]
     if clean_mask.any():
         ys, xs = np.nonzero(clean_mask)
         extent = ((xs.max() - xs.min() + 1) / CELL_PX_PER_MM, (ys.max() - ys.min() + 1) / CELL_PX_PER_MM)
         if lines:  # the readers learnt on interiors: what only touches a line is left out, as it always was
             past = round(CROSSES_MM * CELL_PX_PER_MM)
-            overflow = bool(ys.min() < lines[0] - past or ys.max() > lines[1] + past)
-        if overflow:
+            crosses = (bool(ys.min() < lines[0] - past), bool(ys.max() > lines[1] + past))
+        if any(crosses):
             view = cleaned[max(0, min(top, int(ys.min()) - 2)):max(bottom, int(ys.max()) + 3)]
     # judged as if every ink in its interior were its own, as a cell was before it looked past its lines
     shared = bool(lines and not written and mask[top:bottom].mean() >= MIN_INK_SHARE
                   and measure(window[top:bottom], paper).written)
     at_edge = clean_mask[:, -EDGE_PX:].any(axis=1).sum() >= CUT_OFF_MM * CELL_PX_PER_MM
-    return Ink(share, written, view, (float(extent[0]), float(extent[1])), overflow or shared, shared,
-               bool(lines and written and at_edge))
+    return Ink(share, written, view, (float(extent[0]), float(extent[1])), any(crosses) or shared, shared,
+               bool(lines and written and at_edge), crosses)
 
 
 def _ruling(mask: np.ndarray, lines: tuple[int, int]) -> np.ndarray:
