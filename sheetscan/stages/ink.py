@@ -2,8 +2,8 @@
 
 People write across the grid lines, so a cell is looked at through a window reaching past them: its own ink
 is the words lying mostly between its lines (the printed lines taken out, strokes across them joined again);
-a word mostly in the next row's cell is that cell's. The readers see the interior, and past the lines only
-where the cell's own writing crosses them."""
+a word mostly in the next row's cell is that cell's. The readers see the cell from VIEW_INSET_MM inside its
+lines, and past them only where the cell's own writing crosses them."""
 
 from __future__ import annotations
 
