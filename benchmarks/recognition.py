@@ -88,8 +88,9 @@ def main() -> None:
     parser.add_argument("--engine", default=Settings().engine)
     parser.add_argument("--target", type=float, default=0.005)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--crossing", type=_crossing, default=SLIGHT_CROSSING, metavar="SHARE,MM",
-                        help="share of fields crossing a grid line, and how far past it in mm")
+    parser.add_argument("--crossing", type=_crossing, default=SLIGHT_CROSSING, metavar="SHARE,MM[,SIDE]",
+                        help="share of fields crossing a grid line, how far past it in mm, and only which line "
+                             "(bottom, top or right)")
     args = parser.parse_args()
 
     fonts = FONT_SETS[args.fonts]

@@ -104,7 +104,7 @@ def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, dou
         value = validate(cut.kind, reading.text)
     except FieldInvalid as exc:
         error, reason = exc.reason, ReviewReason.INVALID
-    if reason is None and ink.moved:  # given back by the row it strayed into (_strays_returned): a person checks
+    if reason is None and ink.moved:  # given back by the row it strayed into (_settle_rows): a person checks
         reason = ReviewReason.SHARED_INK
     if reason is None and ink.cut_off:  # before the confidence: `reroute` never accepts it for a new threshold
         reason = ReviewReason.CUT_OFF
@@ -117,9 +117,11 @@ def _decide(cut: Cut, ink: Ink, reading: Reading | None, template: Template, dou
     return cell(True, reading.text, value, reading.confidence, reading.engine, error, reason)
 
 
-def _strays_returned(cuts: Sequence[Cut], inks: list[Ink]) -> list[Ink]:
-    """A row whose only writing crosses into the row above (or below), where that row left the same cell blank:
-    it is that row's writing, written low (or high). Given back, marked `moved`, for a person to check."""
+def _settle_rows(cuts: Sequence[Cut], inks: list[Ink]) -> list[Ink]:
+    """Writing across the line between two rows, settled row by row:
+    - a row whose only writing crosses into the row above (or below), where that row left the same cell blank:
+      it is that row's writing, written low (or high). Given back, marked `moved`, for a person to check;
+    - a row with no writing of its own is empty: its `shared` cells hold another row's writing, read there."""
     rows: dict[int, list[int]] = {}
     for i, c in enumerate(cuts):
         if c.row is not None:
@@ -135,7 +137,11 @@ def _strays_returned(cuts: Sequence[Cut], inks: list[Ink]) -> list[Ink]:
             if written and len(strays) == len(written) and any(inks[j].written for j in other.values()):
                 for i in strays:
                     out[other[cuts[i].field]] = replace(inks[i], moved=True)
-                    out[i] = replace(inks[i], written=False, share=0.0, overflow=False, crosses=(False, False))
+                    out[i] = replace(inks[i], written=False, share=0.0, crosses=(False, False))
+    for members in rows.values():
+        if not any(out[i].written for i in members):
+            for i in members:
+                out[i] = replace(out[i], shared=False)
     return out
 
 
@@ -143,7 +149,7 @@ def read_page(image: LoadedPage, templates: Sequence[Template], engine: Engine, 
     template, geometry = fit_template(image, templates, settings)
     cuts = cut_cells(image.image, geometry, template)
     paper = paper_level(image.image)
-    inks = _strays_returned(cuts, [measure(c.window, paper, c.lines) for c in cuts])
+    inks = _settle_rows(cuts, [measure(c.window, paper, c.lines) for c in cuts])
     wanted = [
         i for i, (c, k) in enumerate(zip(cuts, inks, strict=True)) if k.written and c.kind is not FieldKind.SIGNATURE
     ]
@@ -164,10 +170,6 @@ def read_page(image: LoadedPage, templates: Sequence[Template], engine: Engine, 
     rows: list[RowResult] = []
     for number in range(1, template.grid.rows + 1):
         row_cells = [c for c in cells if c.row == number]
-        if all(c.review_reason is ReviewReason.SHARED_INK for c in row_cells if c.written):
-            # nothing here but writing another row holds most of, and reads: nobody signed this row
-            row_cells = [c.model_copy(update={"written": False, "review_reason": None, "confidence": 1.0})
-                         if c.review_reason is ReviewReason.SHARED_INK else c for c in row_cells]
         empty = not any(c.written for c in row_cells)
         if not empty:
             row_cells = [

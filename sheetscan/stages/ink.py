@@ -53,12 +53,16 @@ class Ink:
     cleaned: np.ndarray  # what the readers read: the cell as scanned from VIEW_INSET_MM inside its lines, and its
     # own writing where it crosses them, with noise specks, the ruling and other cells' ink turned to paper white
     extent_mm: tuple[float, float]  # width, height of the cell's own ink's bounding box
-    overflow: bool = False  # the cell's own writing crosses its lines (or `shared`): reviewers see past them
     shared: bool = False  # not written, but its interior holds enough of another cell's writing to look it:
     # writing across a line that the cell below or above took as its own, two rows' writing run together
     cut_off: bool = False  # the writing runs into the cell's right-hand margin: it may go on past the line
     crosses: tuple[bool, bool] = (False, False)  # the cell's own writing crosses its top, its bottom line
     moved: bool = False  # the writing of the cell above or below, given back to it (pipeline: a person checks)
+
+    @property
+    def overflow(self) -> bool:
+        """The cell's own writing crosses its lines, or another cell's reaches into it: reviewers see past them."""
+        return any(self.crosses) or self.shared
 
 
 def paper_level(grey: np.ndarray) -> float:
@@ -124,8 +128,8 @@ def measure(window: np.ndarray, paper: float, lines: tuple[int, int] | None = No
     shared = bool(lines and not written and mask[top:bottom].mean() >= MIN_INK_SHARE
                   and measure(window[top:bottom], paper).written)
     at_edge = clean_mask[:, -EDGE_PX:].any(axis=1).sum() >= CUT_OFF_MM * CELL_PX_PER_MM
-    return Ink(share, written, view, (float(extent[0]), float(extent[1])), any(crosses) or shared, shared,
-               bool(lines and written and at_edge), crosses)
+    return Ink(share, written, view, (float(extent[0]), float(extent[1])), shared=shared,
+               cut_off=bool(lines and written and at_edge), crosses=crosses)
 
 
 def _ruling(mask: np.ndarray, lines: tuple[int, int]) -> np.ndarray:
