@@ -26,7 +26,10 @@ SIGNATURE_MIN_WIDTH_MM = 6.0
 SIGNATURE_MIN_HEIGHT_MM = 2.0
 RULING_RUN_MM = 6.0  # a flat run of ink this long near a line's place is the printed line
 RULING_BAND_MM = 1.5  # how far from its place in the template a line may run (registration, crumpled paper)
-RULING_GAP_PX = 9  # strokes across a line are joined again over this height (the line is ~5 px thick)
+# Strokes across a line are joined again over this height: our sheet's 0.4 mm lines come out 5-7 px thick. A line
+# thicker than LINE_PX as scanned (another print of the sheet) adds what it has more to the join.
+RULING_GAP_PX = 9
+LINE_PX = 7
 # Writing reaching this far past a line's centre crosses it, and the readers see past the line. From any ink
 # past the centre, they saw the line's ragged edge under letters merely sitting on it (a validation-font AÏCHA
 # was accepted as AÏÇHA); from 1.5 mm, the bench with 30 % of fields crossing read 9 fewer postal codes of 189.
@@ -81,7 +84,8 @@ def measure(window: np.ndarray, paper: float, lines: tuple[int, int] | None = No
     ruling = _ruling(mask, lines) if lines else np.zeros_like(mask)
     text = mask & ~ruling
     if lines:  # a stroke across a line lost its pixels on the line: join what lies above and below it again
-        vertical = cv2.getStructuringElement(cv2.MORPH_RECT, (1, RULING_GAP_PX))
+        join = RULING_GAP_PX + max(0, _thickness(ruling, lines) - LINE_PX)
+        vertical = cv2.getStructuringElement(cv2.MORPH_RECT, (1, join))
         text |= ruling & (cv2.morphologyEx(text.astype(np.uint8), cv2.MORPH_CLOSE, vertical) > 0)
     # Strokes are judged after bridging sub-millimetre gaps: a thin pen scanned in black and white comes out
     # as a dotted line, whose dots alone would look like noise.
@@ -141,6 +145,18 @@ def _ruling(mask: np.ndarray, lines: tuple[int, int]) -> np.ndarray:
         rows = slice(max(0, y - band), y + band + 1)
         ruling[rows] = cv2.morphologyEx(mask[rows].astype(np.uint8), cv2.MORPH_OPEN, flat) > 0
     return ruling
+
+
+def _thickness(ruling: np.ndarray, lines: tuple[int, int]) -> int:
+    """The printed lines' thickness as scanned, in pixels: for each line, the median of the ruling pixels the
+    columns it crosses hold; the thicker line's."""
+    band = round(RULING_BAND_MM * CELL_PX_PER_MM)
+    thickness = 0
+    for y in lines:
+        counts = ruling[max(0, y - band):y + band + 1].sum(axis=0)
+        if counts.any():
+            thickness = max(thickness, int(np.median(counts[counts > 0])))
+    return thickness
 
 
 def _near(ruling: np.ndarray) -> np.ndarray:

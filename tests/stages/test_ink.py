@@ -1,5 +1,6 @@
 import cv2
 import numpy as np
+import pytest
 
 from sheetscan.stages.cells import INSET_MM, REACH_MM
 from sheetscan.stages.ink import is_signed, measure
@@ -87,12 +88,14 @@ def test_faint_writing_dithered_into_separate_dots_is_written() -> None:
 REACH = round(REACH_MM * PX)
 
 
-def _window(width_mm: float = 40, offset_px: int = 0) -> tuple[np.ndarray, tuple[int, int]]:
-    """A cell's window (`cells.Cut.window`): its ruled top and bottom lines, `offset_px` off their places."""
+def _window(width_mm: float = 40, offset_px: int = 0, thick_px: int = 5) -> tuple[np.ndarray, tuple[int, int]]:
+    """A cell's window (`cells.Cut.window`): its ruled top and bottom lines (0.4 mm, as on our sheet, unless
+    `thick_px`), `offset_px` off their places."""
     window = np.full((int((13 + 2 * REACH_MM) * PX), int(width_mm * PX)), 245, np.uint8)
     lines = (REACH, window.shape[0] - REACH)
     for y in lines:
-        window[y - 2 + offset_px : y + 3 + offset_px] = 30
+        top = y - thick_px // 2 + offset_px
+        window[top : top + thick_px] = 30
     return window, lines
 
 
@@ -103,8 +106,9 @@ def test_ruled_lines_alone_are_not_writing_even_off_their_places() -> None:
         assert not ink.written and not ink.shared and ink.share == 0
 
 
-def test_writing_across_the_bottom_line_is_the_cells_and_the_readers_see_all_of_it() -> None:
-    window, lines = _window()
+@pytest.mark.parametrize("thick_px", [5, 12])  # our 0.4 mm lines; 1 mm lines, as another print might have
+def test_writing_across_the_bottom_line_is_the_cells_and_the_readers_see_all_of_it(thick_px: int) -> None:
+    window, lines = _window(thick_px=thick_px)
     letters = np.full_like(window, 245)
     baseline = lines[1] + int(1.5 * PX)  # written 1.5 mm below the line: the line runs through the letters
     cv2.putText(letters, "AB", (30, baseline), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 40, 6)
