@@ -73,13 +73,6 @@ def run(directory: Path, sheets: int, seed: int, fonts: Sequence[str], engine: T
         return evaluate(store, directory)
 
 
-def _crossing(text: str) -> Crossing:
-    share, mm, *side = text.split(",")
-    only = {"bottom": (1.0, 0.0, 0.0), "top": (0.0, 1.0, 0.0), "right": (0.0, 0.0, 1.0)}
-    sides = only[side[0]] if side else SLIGHT_CROSSING.sides
-    return Crossing(float(share), float(mm), sides)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sheets", type=int, default=30, help="test sheets")
@@ -88,7 +81,7 @@ def main() -> None:
     parser.add_argument("--engine", default=Settings().engine)
     parser.add_argument("--target", type=float, default=0.005)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--crossing", type=_crossing, default=SLIGHT_CROSSING, metavar="SHARE,MM[,SIDE]",
+    parser.add_argument("--crossing", type=Crossing.parse, default=SLIGHT_CROSSING, metavar="SHARE,MM[,SIDE]",
                         help="share of fields crossing a grid line, how far past it in mm, and only which line "
                              "(bottom, top or right)")
     args = parser.parse_args()

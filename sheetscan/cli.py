@@ -81,13 +81,21 @@ def template_render(file: Path, out: Path, dpi: int) -> None:
 @click.option("--fonts", default=None, help="Polices à utiliser, séparées par des virgules (défaut : celles du banc).")
 @click.option("--template", "template_file", type=click.Path(dir_okay=False, path_type=Path),
               default=TEMPLATES_DIR / "retour-hernandez-romero.json", show_default=True)
-def synth(out: Path, sheets: int, seed: int, fonts: str | None, template_file: Path) -> None:
+@click.option("--crossing", default=None, metavar="PART,MM[,CÔTÉ]",
+              help="Part des champs qui dépassent une ligne de la grille, de combien de mm au plus, et seulement "
+                   "quelle ligne (bottom, top ou right). Défaut : 0.1,0.9.")
+def synth(out: Path, sheets: int, seed: int, fonts: str | None, template_file: Path, crossing: str | None) -> None:
     """Fabrique des feuilles remplies et numérisées (banc d'essai), avec leur vérité terrain."""
-    from sheetscan.synth import generate
+    from sheetscan.synth import SLIGHT_CROSSING, Crossing, generate
 
+    try:
+        how = Crossing.parse(crossing) if crossing else SLIGHT_CROSSING
+    except ValueError:
+        raise click.BadParameter(f"« {crossing} » : attendu PART,MM ou PART,MM,CÔTÉ (ex. 0.3,1.8)",
+                                 param_hint="--crossing") from None
     out.mkdir(parents=True, exist_ok=True)
     chosen = fonts.split(",") if fonts else None
-    paths = generate(out, sheets, seed, load_template(template_file), fonts=chosen)
+    paths = generate(out, sheets, seed, load_template(template_file), fonts=chosen, crossing=how)
     click.echo(f"{len(paths)} feuilles écrites dans {out}")
 
 

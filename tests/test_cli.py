@@ -44,6 +44,12 @@ def test_template_render_is_true_size(tmp_path: Path) -> None:
     assert abs(width - 792) < 1 and abs(height - 1224) < 1  # 11 x 17 in, in points
 
 
+def test_synth_refuses_a_crossing_it_cannot_read(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["synth", "--out", str(tmp_path / "bench"), "--crossing", "0.3,1.8,left"])
+    assert result.exit_code == 2 and "0.3,1.8,left" in result.output and "PART,MM" in result.output
+    assert not (tmp_path / "bench").exists()
+
+
 def test_ingest_reports_failed_pages_and_exits_1(tmp_path: Path) -> None:
     (tmp_path / "scans").mkdir()
     (tmp_path / "scans" / "vide.png").write_bytes(b"")

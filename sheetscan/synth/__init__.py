@@ -21,7 +21,7 @@ from sheetscan.synth.fill import FONTS, RENDER_DPI, SLIGHT_CROSSING, Crossing, F
 from sheetscan.synth.scan import Scan, random_params, scan_page
 from sheetscan.template import Template
 
-__all__ = ["FONTS", "RENDER_DPI", "Crossing", "generate", "make_sheet_truth", "synth_sheet"]
+__all__ = ["FONTS", "RENDER_DPI", "SLIGHT_CROSSING", "Crossing", "generate", "make_sheet_truth", "synth_sheet"]
 
 
 def _rng(seed: int, index: int, stream: str) -> random.Random:

@@ -64,6 +64,15 @@ class Crossing:
     max_mm: float = 0.9
     sides: tuple[float, float, float] = (60, 20, 20)  # how often a field crosses its bottom, top or right line
 
+    @classmethod
+    def parse(cls, text: str) -> Crossing:
+        """« SHARE,MM » or « SHARE,MM,SIDE » (bottom, top or right: that line only), as the command lines take it."""
+        share, mm, *side = text.split(",")
+        only = {"bottom": (1.0, 0.0, 0.0), "top": (0.0, 1.0, 0.0), "right": (0.0, 0.0, 1.0)}
+        if len(side) > 1 or (side and side[0] not in only):
+            raise ValueError(f"unknown side: {','.join(side)}")
+        return cls(float(share), float(mm), only[side[0]] if side else cls.sides)
+
 
 SLIGHT_CROSSING = Crossing()
 

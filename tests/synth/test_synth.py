@@ -124,6 +124,14 @@ def test_crossing_writes_past_the_grid_lines_as_asked(template: Template, blank:
     assert often > 200  # every field crossing, by up to 2.5 mm: descending into the empty rows
 
 
+def test_crossing_is_parsed_as_the_command_lines_take_it() -> None:
+    assert Crossing.parse("0.3,1.8") == Crossing(0.3, 1.8, Crossing().sides)
+    assert Crossing.parse("0.5,2.5,right") == Crossing(0.5, 2.5, (0.0, 0.0, 1.0))
+    for bad in ("0.3", "0.3,1.8,left", "a,b"):
+        with pytest.raises(ValueError):
+            Crossing.parse(bad)
+
+
 def test_fonts_can_be_held_out(template: Template, blank: Image.Image) -> None:
     content = make_sheet(random.Random(1), template)
     filled = fill_sheet(blank, template, content, random.Random(1), fonts=["breip"])
