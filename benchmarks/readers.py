@@ -31,7 +31,7 @@ from sheetscan.stages.load import LoadedPage, load_pages
 from sheetscan.stages.recognize import CellImage, Engine, Reading
 from sheetscan.synth import generate
 from sheetscan.synth.fill import HELD_OUT_FONTS, VALIDATION_FONTS
-from sheetscan.template import TEMPLATES_DIR, load_template
+from sheetscan.template import TEMPLATES_DIR, Template, load_template
 
 TEXT_KINDS = ["name", "postal_code", "birth_year", "email", "phone"]
 FONT_SETS = {"held-out": HELD_OUT_FONTS, "validation": VALIDATION_FONTS}
@@ -81,9 +81,9 @@ class Tally:
 
 
 def page_cells(page: LoadedPage, engine: CombinedEngine, readers: list[Recorder], settings: Settings,
-               template_file: Path) -> list[tuple[CellReading, list[str | None]]]:
+               template: Template) -> list[tuple[CellReading, list[str | None]]]:
     """Each written text cell of the page as stored, with each reader's own value for it."""
-    result = read_page(page, [load_template(template_file)], engine, settings)
+    result = read_page(page, [template], engine, settings)
     cells = [c for row in result.rows for c in row.cells] + result.sender  # the order the cells were cut
     read = [c for c in cells if c.written and c.kind is not FieldKind.SIGNATURE and c.engine != INK_ENGINE]
     per_reader = [[valid_value(image.kind, r.text) for image, r in rec.last] for rec in readers]
@@ -106,16 +106,16 @@ def main() -> None:
     readers = [Recorder(r) for r in built.readers]
     engine = CombinedEngine(*readers)
     settings = Settings(spot_check=0)
-    template_file = TEMPLATES_DIR / "retour-hernandez-romero.json"
+    template = load_template(TEMPLATES_DIR / "retour-hernandez-romero.json")
     tallies: dict[tuple[str, str], Tally] = defaultdict(Tally)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        generate(out, args.sheets, args.seed, load_template(template_file), fonts=FONT_SETS[args.fonts])
+        generate(out, args.sheets, args.seed, template, fonts=FONT_SETS[args.fonts])
         for truth_path in sorted(out.glob("sheet-*.json")):
             truth = json.loads(truth_path.read_text(encoding="utf-8"))
             [page] = [p for p in load_pages(out / truth["file"]) if isinstance(p, LoadedPage)]
             by_place = {(c.row, c.field): (c, values)
-                        for c, values in page_cells(page, engine, readers, settings, template_file)}
+                        for c, values in page_cells(page, engine, readers, settings, template)}
             for row in truth["rows"]:
                 for key, entry in row.get("fields", {}).items():
                     if key in TEXT_KINDS and (row["row"], key) in by_place:
