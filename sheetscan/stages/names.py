@@ -109,6 +109,12 @@ class Lexicon:
             return bool(parts) and all(p in self.first or p in self.last for p in parts)
         return bool(parts) and all(p in words for p in parts)
 
+    def spells(self, name: str) -> bool:
+        """Every word of the name (one-letter elisions such as D' aside) is one of the known spellings, accents
+        included: NOËL, not NOÊL or NOEL unless those are known too."""
+        parts = [p for word in name.split() for p in _parts(word) if len(p) > 1]
+        return bool(parts) and all(p in self.spellings.get(strip_accents(p), ()) for p in parts)
+
     def respell_word(self, word: str) -> str:
         """The word's first known spelling that keeps every accent the reader saw (`_keeps_mark`), adding
         those it missed. Unknown words, and words whose seen accents no known spelling has, stay as read."""

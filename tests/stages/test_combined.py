@@ -13,7 +13,7 @@ def test_agreement_after_normalising_raises_confidence() -> None:
     engine = CombinedEngine(FakeEngine({"postal_code": "H2X 1Y4"}, 0.8), FakeEngine({"postal_code": "h2x1y4"}, 0.7))
     [reading] = engine.read([CELL])
     assert reading.text == "H2X 1Y4" and reading.confidence > 0.9
-    assert reading.engine == "vote-5:fake-1+fake-1"
+    assert reading.engine == "vote-6:fake-1+fake-1"
 
 
 def test_a_known_name_gains_the_lexicons_voice_when_all_three_agree_or_the_networks_read_it_unaided() -> None:
@@ -31,6 +31,25 @@ def test_a_known_name_gains_the_lexicons_voice_when_all_three_agree_or_the_netwo
     assert combine(cell, [Reading("MARIE TREMBLAY", 0.9, "x")] * 3, "c").voices == 3
     snapped = [Reading("MARIE TREMBLAY", 0.9, "x", aided=True), Reading("MARIE TREMBLAY", 0.9, "y")]
     assert combine(cell, snapped, "c").aided  # the row's check must know the lexicon had a hand in it
+
+
+def test_a_name_the_primary_alone_spells_as_known_gains_the_lexicons_voice_unless_contradicted() -> None:
+    cell = CellImage(CELL.image, FieldKind.NAME)
+    threshold = Settings().threshold(FieldKind.NAME)
+
+    def voted(first: str, second: str, third: str = "", confidence: float = 0.85, aided: bool = False) -> Reading:
+        readings = [Reading(first, confidence, "ppocr", aided=aided), Reading(second, 0.9, "lines"),
+                    Reading(third, 0.9, "cnn")]
+        return combine(cell, readings, "c")
+
+    alone = voted("NOËL TREMBLAY", "JQEL TBEMHLAY")  # the second network cannot read this hand
+    assert alone.text == "NOËL TREMBLAY" and alone.confidence > threshold and alone.voices == 1
+    assert voted("NOËL TREMBLAY", "JQEL TBEMHLAY", confidence=0.5).confidence < threshold  # the primary unsure
+    assert voted("NOÊL TREMBLAY", "JQEL TBEMHLAY").confidence < threshold  # a spelling nobody has
+    assert voted("NOËL TREMBLAY", "JQEL TBEMHLAY", aided=True).confidence < threshold  # the lexicon's own snap
+    assert voted("NOËL TREMBLAY", "NOËL TREMBLAT").confidence > threshold  # an unknown word against it
+    assert voted("MARIE TREMBLAY", "MARIO TREMBLAY").confidence < threshold  # another known name against it
+    assert voted("MARIE TREMBLAY", "MARIA TREMBLAT", "MARIA TREMBLAT").confidence < threshold  # two against it
 
 
 def test_disagreement_keeps_the_primary_marked_down() -> None:

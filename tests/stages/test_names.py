@@ -61,6 +61,13 @@ def test_a_space_read_in_the_wrong_place_moves_where_both_sides_are_known() -> N
     assert SMALL.fix("MARC TREMBLAYS") == "MARC TREMBLAYS"  # no cut makes both sides known: as read
 
 
+def test_spells_asks_for_every_word_as_known_accents_included() -> None:
+    names = Lexicon.from_lists(["NOËL", "MARIE", "ÈVE"], ["TREMBLAY", "ARC"])
+    assert names.spells("NOËL TREMBLAY") and names.spells("MARIE-ÈVE D'ARC")
+    assert not names.spells("NOÊL TREMBLAY") and not names.spells("NOEL TREMBLAY")  # known words, unknown spellings
+    assert not names.spells("NOËL TREMBLAT") and not names.spells("")
+
+
 def test_near_finds_known_words_one_letter_away() -> None:
     assert SMALL.near("TREMBLEY") == ["TREMBLAY"]  # changed
     assert SMALL.near("GIRRARD") == ["GIRARD"]  # added
