@@ -1,6 +1,7 @@
 """Reader benchmark: how each reader of the combined engine reads test-bench sheets, writer by writer (font by
-font), and how often its first two readers agree. Acceptance needs that agreement, so this shows why a kind of
-field is accepted seldom: a second reader that cannot read a hand, or two readers sure of the same mistake.
+font), and how often its first two readers agree. Acceptance needs that agreement (but for a name PP-OCR alone
+spells as the lexicon knows it), so this shows why a kind of field is accepted seldom: a second reader that cannot
+read a hand, or two readers sure of the same mistake.
 
     .venv/bin/python benchmarks/readers.py [--sheets 20] [--seed 4243] [--fonts validation] [--json]
 
@@ -135,7 +136,7 @@ def main() -> None:
               + (f"{t.agree_right / t.agree:>7.0%}" if t.agree else f"{'-':>7}")
               + f"{t.accepted / t.cells:>10.0%}{t.accepted_wrong:>7}")
     print("1st=2nd: the first two readers gave the same value; right: how often that value was right. A value is "
-          "accepted only when they agree.")
+          "accepted only when they agree, but for a name PP-OCR alone spells as the lexicon knows it.")
 
 
 if __name__ == "__main__":
