@@ -49,9 +49,10 @@ LEXICON_VOICE = 0.999
 # confidence reaches 0.8. In real EMNIST handwriting (the signers' names of `measure_handprint.py`'s e-mail rows,
 # 4,800 names, seeds 100-4000, pens 0 and +3) the primary so read 1,223 names with that confidence, none wrong, and
 # 58.0 -> 59.0 % of names were accepted, with the same one wrong; of the 2,284 so read from 0.5, two were wrong
-# (O'NEIL read O'NELL, JEAN read SEAN: a known word for another). On the bench's validation fonts it accepts 37 ->
-# 51 % and 43 -> 56 % of names (seeds 31337, 4244), none wrong. The line reader reads no name of some hands at all
-# (none of Havana's, where PP-OCR reads 92 %): its disagreement there says nothing.
+# (O'NEIL read O'NELL, JEAN read SEAN: a known word for another). On the bench (`benchmarks/recognition.py`) it
+# accepts 37.9 -> 47.5 % and 44.7 -> 53.3 % of the validation fonts' names (seeds 31337, 4244) and 12.3 -> 18.7 %
+# and 8.7 -> 15.4 % of the held-out fonts' (seeds 4243, 999), none wrong. The line reader reads no name of some
+# hands at all (none of Havana's, where PP-OCR reads 92 %): its disagreement there says nothing.
 AGREE_NATS = 4.0  # what a second reader's agreement on a name is worth when the networks weigh disagreeing names
 DECIMALS = 9  # agreeing readers' doubts multiply down to 1e-9 and below: six decimals made a third of phones tie at
 # 1.0, right and wrong alike, where no threshold could tell them apart
