@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recognition import FONT_SETS, TEXT_KINDS  # the sibling benchmark's: the same fields and font sets
+
 from sheetscan.config import Settings
 from sheetscan.fields import FieldKind, valid_value
 from sheetscan.pipeline import INK_ENGINE, read_page
@@ -31,11 +33,7 @@ from sheetscan.stages.engines import make_engine
 from sheetscan.stages.load import LoadedPage, load_pages
 from sheetscan.stages.recognize import CellImage, Engine, Reading
 from sheetscan.synth import generate
-from sheetscan.synth.fill import HELD_OUT_FONTS, VALIDATION_FONTS
 from sheetscan.template import TEMPLATES_DIR, Template, load_template
-
-TEXT_KINDS = ["name", "postal_code", "birth_year", "email", "phone"]
-FONT_SETS = {"held-out": HELD_OUT_FONTS, "validation": VALIDATION_FONTS}
 
 
 @dataclass

@@ -82,6 +82,11 @@ class Report:
 HELD = {str(ReviewReason.CUT_OFF), str(ReviewReason.SHARED_INK), str(ReviewReason.REGISTRATION_DOUBTFUL)}
 
 
+def _acceptable(value: str | None, cell: StoredCell) -> bool:
+    """A valid value that a low enough threshold would accept: not one held for review whatever its confidence."""
+    return value is not None and cell.review_reason not in HELD
+
+
 def _machine_value(cell: StoredCell) -> str | None:
     try:
         return validate(FieldKind(cell.kind), cell.raw)
@@ -100,8 +105,7 @@ def _score_cell(score: KindScore, cell: StoredCell | None, truth: str | None,
     if machine is not None and cell is not None:
         value = _machine_value(cell) if cell.written else None
         machine.append(MachineReading(cell.kind, cell.confidence if cell.written else 0.0,
-                                      value is not None and cell.review_reason not in HELD,
-                                      value == truth))
+                                      _acceptable(value, cell), value == truth))
     got = (cell.value or cell.raw or "") if cell else ""
     if cell and cell.review_state in ("blank", "illegible"):
         got = ""
@@ -267,8 +271,7 @@ def review_sample(store: Store, spot_check: float) -> ReviewSample:
             continue
         machine = _machine_value(cell)
         kept = _normalised(cell.kind, cell.value) if cell.review_state in ("confirmed", "corrected") else None
-        acceptable = machine is not None and cell.review_reason not in HELD
-        sample.machine.append(MachineReading(cell.kind, cell.confidence, acceptable,
+        sample.machine.append(MachineReading(cell.kind, cell.confidence, _acceptable(machine, cell),
                                              machine is not None and machine == kept))
     return sample
 

@@ -81,10 +81,10 @@ def measure(window: np.ndarray, paper: float, lines: tuple[int, int] | None = No
     inset = round(INSET_MM * CELL_PX_PER_MM)
     top, bottom = (lines[0] + inset, lines[1] - inset) if lines else (0, window.shape[0])
     mask = window < INK_LEVEL * paper
-    ruling = _ruling(mask, lines) if lines else np.zeros_like(mask)
+    ruling, thickness = _ruling(mask, lines) if lines else (np.zeros_like(mask), 0)
     text = mask & ~ruling
     if lines:  # a stroke across a line lost its pixels on the line: join what lies above and below it again
-        join = RULING_GAP_PX + max(0, _thickness(ruling, lines) - LINE_PX)
+        join = RULING_GAP_PX + max(0, thickness - LINE_PX)
         vertical = cv2.getStructuringElement(cv2.MORPH_RECT, (1, join))
         text |= ruling & (cv2.morphologyEx(text.astype(np.uint8), cv2.MORPH_CLOSE, vertical) > 0)
     # Strokes are judged after bridging sub-millimetre gaps: a thin pen scanned in black and white comes out
@@ -136,27 +136,20 @@ def measure(window: np.ndarray, paper: float, lines: tuple[int, int] | None = No
                cut_off=bool(lines and written and at_edge), crosses=crosses)
 
 
-def _ruling(mask: np.ndarray, lines: tuple[int, int]) -> np.ndarray:
-    """The printed lines' pixels: long flat runs of ink within RULING_BAND_MM of where each line should run."""
+def _ruling(mask: np.ndarray, lines: tuple[int, int]) -> tuple[np.ndarray, int]:
+    """The printed lines' pixels: long flat runs of ink within RULING_BAND_MM of where each line should run; and
+    their thickness as scanned, in pixels (the thicker line's median over the columns it crosses)."""
     flat = cv2.getStructuringElement(cv2.MORPH_RECT, (round(RULING_RUN_MM * CELL_PX_PER_MM), 1))
     band = round(RULING_BAND_MM * CELL_PX_PER_MM)
     ruling = np.zeros_like(mask)
+    thickness = 0
     for y in lines:
         rows = slice(max(0, y - band), y + band + 1)
         ruling[rows] = cv2.morphologyEx(mask[rows].astype(np.uint8), cv2.MORPH_OPEN, flat) > 0
-    return ruling
-
-
-def _thickness(ruling: np.ndarray, lines: tuple[int, int]) -> int:
-    """The printed lines' thickness as scanned, in pixels: for each line, the median of the ruling pixels the
-    columns it crosses hold; the thicker line's."""
-    band = round(RULING_BAND_MM * CELL_PX_PER_MM)
-    thickness = 0
-    for y in lines:
-        counts = ruling[max(0, y - band):y + band + 1].sum(axis=0)
+        counts = ruling[rows].sum(axis=0)
         if counts.any():
             thickness = max(thickness, int(np.median(counts[counts > 0])))
-    return thickness
+    return ruling, thickness
 
 
 def _near(ruling: np.ndarray) -> np.ndarray:

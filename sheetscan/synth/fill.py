@@ -270,8 +270,7 @@ class Rect:
     right: float
     bottom: float
     cross: float  # pixels past the interior reachable by a crossing stroke
-    cross_share: float  # the chance that the ink in it crosses a line (Crossing.share)
-    cross_sides: tuple[float, float, float]  # which line: bottom, top, right (Crossing.sides)
+    crossing: Crossing  # how likely the ink in it crosses a line, and which
 
     @property
     def width(self) -> float:
@@ -292,8 +291,7 @@ def interior(rect_mm: tuple[float, float, float, float], line_mm: float, px: flo
         right=(x + w - inset) * px,
         bottom=(y + h - inset) * px,
         cross=(inset + crossing.max_mm) * px,
-        cross_share=crossing.share,
-        cross_sides=crossing.sides,
+        crossing=crossing,
     )
 
 
@@ -306,8 +304,8 @@ def write_field(
     indent = rng.uniform(0.3, 2.5) * px
     if mask.shape[1] > cell.width - indent:
         indent = rng.uniform(0.0, 0.4) * px
-    crossing = rng.random() < cell.cross_share
-    side = rng.choices(["bottom", "top", "right"], weights=cell.cross_sides)[0] if crossing else ""
+    crossing = rng.random() < cell.crossing.share
+    side = rng.choices(["bottom", "top", "right"], weights=cell.crossing.sides)[0] if crossing else ""
     slack = rng.uniform(0.2, 1.5) * px  # people rarely write right up to the line
     extra_w = slack + cell.cross * rng.uniform(0.3, 1.0) if side == "right" else 0.0
     scale = min(1.0, (cell.width - indent - slack + extra_w) / mask.shape[1], cell.height / mask.shape[0])
@@ -362,7 +360,7 @@ def signature_strokes(rng: random.Random) -> list[np.ndarray]:
 
 
 def write_signature(page: np.ndarray, cell: Rect, writer: Writer, px: float, rng: random.Random) -> None:
-    crossing = rng.random() < cell.cross_share
+    crossing = rng.random() < cell.crossing.share
     width = cell.width * rng.uniform(0.4, 0.9)
     height = cell.height * rng.uniform(0.45, 0.9)
     left = cell.left + rng.uniform(0, cell.width - width)
